@@ -1,0 +1,3 @@
+export * from './io.js';
+export * from './uapi.js';
+export * from './vdpasim.js';

@@ -1,0 +1,41 @@
+// The vdpasim command table and dispatcher (bin/vdpasim.ts is only the process entry).
+
+import type { CommandIo } from './io.js';
+import { processIo, UsageError } from './io.js';
+import { UAPI_USAGE, uapiCommand } from './uapi.js';
+
+export const VDPASIM_USAGE = `Usage: vdpasim COMMAND [ARGS]
+
+Commands:
+  uapi [summary] [--profile P]   what the modelled uAPI holds, per profile
+  uapi header [--profile P]      the modelled uAPI as one C header
+  help                           this text
+
+${UAPI_USAGE}
+`;
+
+type Command = (args: string[], io: CommandIo) => number | Promise<number>;
+
+const COMMANDS: Record<string, Command> = {
+  uapi: uapiCommand,
+};
+
+/** Runs one vdpasim command line; returns the exit status. */
+export async function vdpasimMain(argv: string[], io: CommandIo = processIo): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    (name === undefined ? io.err : io.out)(VDPASIM_USAGE);
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  try {
+    if (!command) throw new UsageError(`unknown command '${name}'`);
+    return await command(args, io);
+  } catch (e) {
+    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      io.err(`vdpasim: ${(e as Error).message}\n\n${VDPASIM_USAGE}`);
+      return 2;
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,19 @@
+// include/uapi/linux as data. Proposals that are not upstream live in ./proposed/ and are not
+// re-exported here.
+export * from './catalog.js';
+export * from './errno.js';
+export * from './header_spec.js';
+export * from './if_tun.js';
+export * from './ioctl.js';
+export * from './layout.js';
+export * from './profile.js';
+export * from './vdpa.js';
+export * from './vhost.js';
+export * from './vhost_types.js';
+export * from './virtio_blk.js';
+export * from './virtio_config.js';
+export * from './virtio_ids.js';
+export * from './virtio_net.js';
+export * from './virtio_pci.js';
+export * from './virtio_ring.js';
+export * from './virtio_types.js';
