@@ -366,6 +366,7 @@ export const virtioNetStatsTxSpeed = statsReply('virtio_net_stats_tx_speed', ['t
 const UP = { availability: UPSTREAM_ONLY };
 
 const items: (HeaderItem | HeaderItem[])[] = [
+  consts({ ETH_ALEN }, { comment: 'From linux/if_ether.h.' }),
   consts({
     VIRTIO_NET_F_CSUM,
     VIRTIO_NET_F_GUEST_CSUM,

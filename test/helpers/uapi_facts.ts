@@ -11,6 +11,24 @@ import {
   type HeaderSpec,
 } from '../../uapi/index.js';
 
+/** The machine's real uAPI headers for every header the model describes. */
+export const REAL_INCLUDES: readonly string[] = [
+  '<errno.h>',
+  '<string.h>',
+  '<sys/socket.h>',
+  '<linux/version.h>',
+  '<linux/if.h>',
+  '<linux/if_tun.h>',
+  '<linux/vhost.h>',
+  '<linux/vdpa.h>',
+  '<linux/virtio_blk.h>',
+  '<linux/virtio_config.h>',
+  '<linux/virtio_ids.h>',
+  '<linux/virtio_net.h>',
+  '<linux/virtio_pci.h>',
+  '<linux/virtio_ring.h>',
+];
+
 export interface Fact {
   key: string;
   /** Expected value: unsigned 64-bit decimal for numbers, the text for strings. */

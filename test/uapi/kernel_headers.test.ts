@@ -5,24 +5,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { UAPI_HEADERS, strerror, STRERROR } from '../../uapi/index.js';
 import { compileAndRun } from '../helpers/gcc.js';
-import { type Fact, factProgram, parseFactOutput, uapiFacts } from '../helpers/uapi_facts.js';
+import { REAL_INCLUDES, type Fact, factProgram, parseFactOutput, uapiFacts } from '../helpers/uapi_facts.js';
 
-export const REAL_INCLUDES = [
-  '<errno.h>',
-  '<string.h>',
-  '<sys/socket.h>',
-  '<linux/version.h>',
-  '<linux/if.h>',
-  '<linux/if_tun.h>',
-  '<linux/vhost.h>',
-  '<linux/vdpa.h>',
-  '<linux/virtio_blk.h>',
-  '<linux/virtio_config.h>',
-  '<linux/virtio_ids.h>',
-  '<linux/virtio_net.h>',
-  '<linux/virtio_pci.h>',
-  '<linux/virtio_ring.h>',
-];
 
 /** Codes of include/linux/errno.h: not in the uAPI headers, checked against the facts sheet instead. */
 const KERNEL_INTERNAL = new Set(['ENOIOCTLCMD', 'ENOTSUPP']);
