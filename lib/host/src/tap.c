@@ -1,0 +1,80 @@
+/*
+ * A tap interface as vhost_net_test.c opens one: /dev/net/tun, TUNSETIFF with
+ * IFF_TAP | IFF_NO_PI | IFF_VNET_HDR, TUNSETVNETHDRSZ, TUNSETOFFLOAD; non-blocking, close-on-exec.
+ */
+#include "addon.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+static napi_value failure(napi_env env, int err, const char *op)
+{
+	napi_value r, s;
+
+	napi_create_object(env, &r);
+	napi_set_named_property(env, r, "errno", vh_int(env, err));
+	napi_create_string_utf8(env, op, NAPI_AUTO_LENGTH, &s);
+	napi_set_named_property(env, r, "op", s);
+	return r;
+}
+
+/*
+ * tapOpen(name, flags, vnetHdrSize, offload) -> { fd, name } | { errno, op }
+ * name may be "" (the kernel picks tapN) or contain %d. vnetHdrSize <= 0 skips TUNSETVNETHDRSZ;
+ * offload < 0 skips TUNSETOFFLOAD. `op` names the step that failed.
+ */
+static napi_value js_tap_open(napi_env env, napi_callback_info info)
+{
+	napi_value argv[4], r, s;
+	char name[64];
+	int32_t flags, hdr, offload;
+	struct ifreq ifr;
+	int fd, err;
+
+	if (vh_get_args(env, info, 4, 4, argv) || vh_string(env, argv[0], "name", name, sizeof(name)) ||
+	    vh_int32(env, argv[1], "flags", &flags) || vh_int32(env, argv[2], "vnetHdrSize", &hdr) ||
+	    vh_int32(env, argv[3], "offload", &offload))
+		return NULL;
+	if (strlen(name) >= IFNAMSIZ)
+		return failure(env, EINVAL, "IFNAMSIZ");
+	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return failure(env, errno, "open /dev/net/tun");
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, name, strlen(name));
+	ifr.ifr_flags = (short)flags;
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		err = errno;
+		close(fd);
+		return failure(env, err, "TUNSETIFF");
+	}
+	if (hdr > 0 && ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0) {
+		err = errno;
+		close(fd);
+		return failure(env, err, "TUNSETVNETHDRSZ");
+	}
+	if (offload >= 0 && ioctl(fd, TUNSETOFFLOAD, (unsigned long)offload) < 0) {
+		err = errno;
+		close(fd);
+		return failure(env, err, "TUNSETOFFLOAD");
+	}
+	napi_create_object(env, &r);
+	napi_set_named_property(env, r, "fd", vh_int(env, fd));
+	napi_create_string_utf8(env, ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ), &s);
+	napi_set_named_property(env, r, "name", s);
+	return r;
+}
+
+void vh_register_tap(napi_env env, napi_value exports)
+{
+	vh_set_fn(env, exports, "tapOpen", js_tap_open);
+	vh_set_int(env, exports, "IFF_TAP", IFF_TAP);
+	vh_set_int(env, exports, "IFF_NO_PI", IFF_NO_PI);
+	vh_set_int(env, exports, "IFF_VNET_HDR", IFF_VNET_HDR);
+	vh_set_int(env, exports, "IFNAMSIZ", IFNAMSIZ);
+}
