@@ -240,8 +240,19 @@ function writeScalar(v: DataView, f: ScalarField, base: number, value: unknown, 
   }
 }
 
+// Object.entries() of a spec, computed once: codecs walk the same specs on every call.
+const entryCache = new WeakMap<FieldSpec, readonly (readonly [string, Field])[]>();
+function entries(spec: FieldSpec): readonly (readonly [string, Field])[] {
+  let e = entryCache.get(spec);
+  if (!e) {
+    e = Object.entries(spec);
+    entryCache.set(spec, e);
+  }
+  return e;
+}
+
 function decodeSpec(spec: FieldSpec, v: DataView, base: number, into: Record<string, unknown>): void {
-  for (const [name, f] of Object.entries(spec)) {
+  for (const [name, f] of entries(spec)) {
     switch (f.kind) {
       case 'scalar':
         into[name] = readScalar(v, f, base);
@@ -281,17 +292,16 @@ function decodeSpec(spec: FieldSpec, v: DataView, base: number, into: Record<str
 }
 
 function encodeSpec(spec: FieldSpec, v: DataView, base: number, value: Record<string, unknown>, prefix: string): void {
-  for (const [name, f] of Object.entries(spec)) {
-    const path = prefix + name;
+  for (const [name, f] of entries(spec)) {
     switch (f.kind) {
       case 'scalar':
-        if (name in value) writeScalar(v, f, base, value[name], path);
+        if (name in value) writeScalar(v, f, base, value[name], prefix + name);
         break;
       case 'bytes': {
         if (!(name in value)) break;
         const b = value[name];
         if (!(b instanceof Uint8Array) || b.length > f.size) {
-          throw new TypeError(`${path}: expected at most ${f.size} bytes`);
+          throw new TypeError(`${prefix}${name}: expected at most ${f.size} bytes`);
         }
         new Uint8Array(v.buffer, v.byteOffset + base + f.offset, b.length).set(b);
         break;
@@ -299,6 +309,7 @@ function encodeSpec(spec: FieldSpec, v: DataView, base: number, value: Record<st
       case 'array': {
         if (!(name in value)) break;
         const items = value[name];
+        const path = prefix + name;
         if (!Array.isArray(items) || items.length > f.count) throw new TypeError(`${path}: expected at most ${f.count} items`);
         items.forEach((item, i) => {
           const at = base + f.offset + i * f.elem.size;
@@ -311,7 +322,7 @@ function encodeSpec(spec: FieldSpec, v: DataView, base: number, value: Record<st
       case 'union': {
         const inner = f.kind === 'struct' ? f.layout.fields : f.members;
         const sub = f.anonymous ? value : value[name];
-        if (sub !== undefined) encodeSpec(inner, v, base + f.offset, sub as Record<string, unknown>, f.anonymous ? prefix : `${path}.`);
+        if (sub !== undefined) encodeSpec(inner, v, base + f.offset, sub as Record<string, unknown>, f.anonymous ? prefix : `${prefix}${name}.`);
         break;
       }
       case 'flex':
