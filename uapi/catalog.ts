@@ -2,8 +2,10 @@
 // Not a kernel file.
 
 import { errnoHeader } from './errno.js';
+import { fcntlHeader } from './fcntl.js';
 import type { HeaderSpec } from './header_spec.js';
 import { ifTunHeader, linuxIfHeader } from './if_tun.js';
+import { mmanHeader } from './mman.js';
 import { vdpaHeader } from './vdpa.js';
 import { vhostHeader } from './vhost.js';
 import { vhostTypesHeader } from './vhost_types.js';
@@ -29,4 +31,6 @@ export const UAPI_HEADERS: readonly HeaderSpec[] = [
   linuxIfHeader,
   ifTunHeader,
   errnoHeader,
+  fcntlHeader,
+  mmanHeader,
 ];

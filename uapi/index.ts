@@ -2,10 +2,12 @@
 // re-exported here.
 export * from './catalog.js';
 export * from './errno.js';
+export * from './fcntl.js';
 export * from './header_spec.js';
 export * from './if_tun.js';
 export * from './ioctl.js';
 export * from './layout.js';
+export * from './mman.js';
 export * from './profile.js';
 export * from './vdpa.js';
 export * from './vhost.js';

@@ -14,6 +14,10 @@ import {
 /** The machine's real uAPI headers for every header the model describes. */
 export const REAL_INCLUDES: readonly string[] = [
   '<errno.h>',
+  '<fcntl.h>',
+  '<sys/eventfd.h>',
+  '<linux/mman.h>',
+  '<asm/resource.h>',
   '<string.h>',
   '<sys/socket.h>',
   '<linux/version.h>',
