@@ -6,6 +6,7 @@ import { fcntlHeader } from './fcntl.js';
 import type { HeaderSpec } from './header_spec.js';
 import { ifTunHeader, linuxIfHeader } from './if_tun.js';
 import { mmanHeader } from './mman.js';
+import { pollHeader } from './poll.js';
 import { vdpaHeader } from './vdpa.js';
 import { vhostHeader } from './vhost.js';
 import { vhostTypesHeader } from './vhost_types.js';
@@ -33,4 +34,5 @@ export const UAPI_HEADERS: readonly HeaderSpec[] = [
   errnoHeader,
   fcntlHeader,
   mmanHeader,
+  pollHeader,
 ];

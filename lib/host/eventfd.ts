@@ -1,11 +1,16 @@
-// A real eventfd(2) through the addon: the counter lives in the kernel, readiness comes from
-// the event loop. Results follow the syscall convention (value or -errno).
+// A real eventfd(2) through the addon, behind the same EventFd interface as the model's: the
+// counter lives in the kernel, readiness comes from the event loop. Results follow the syscall
+// convention (value or -errno).
+// Difference from the model: waiters run when the fd is readable (level-triggered, on the event
+// loop), not synchronously on each write.
 
+import { POLLIN } from '../../uapi/index.js';
+import type { EventFd, EventFdWaiter } from '../eventfd.js';
 import { check } from './host_error.js';
 import { native } from './native.js';
 import { type FdWatch, watchFd } from './poll.js';
 
-export class HostEventFd {
+export class HostEventFd implements EventFd {
   private closed = false;
 
   private constructor(readonly fd: number) {}
@@ -30,6 +35,11 @@ export class HostEventFd {
   /** Calls `cb` while the counter is non-zero (level-triggered, as poll(2)). */
   onReadable(cb: () => void): FdWatch {
     return watchFd(this.fd, { readable: true }, () => cb());
+  }
+
+  addWaiter(waiter: EventFdWaiter): () => void {
+    const w = this.onReadable(() => waiter(POLLIN));
+    return () => w.stop();
   }
 
   close(): void {

@@ -17,6 +17,7 @@ export const REAL_INCLUDES: readonly string[] = [
   '<fcntl.h>',
   '<sys/eventfd.h>',
   '<linux/mman.h>',
+  '<poll.h>',
   '<asm/resource.h>',
   '<string.h>',
   '<sys/socket.h>',
