@@ -6,6 +6,7 @@ import { fcntlHeader } from './fcntl.js';
 import type { HeaderSpec } from './header_spec.js';
 import { ifTunHeader, linuxIfHeader } from './if_tun.js';
 import { mmanHeader } from './mman.js';
+import { genetlinkHeader, netlinkHeader } from './netlink.js';
 import { pollHeader } from './poll.js';
 import { vdpaHeader } from './vdpa.js';
 import { vhostHeader } from './vhost.js';
@@ -35,4 +36,6 @@ export const UAPI_HEADERS: readonly HeaderSpec[] = [
   fcntlHeader,
   mmanHeader,
   pollHeader,
+  netlinkHeader,
+  genetlinkHeader,
 ];

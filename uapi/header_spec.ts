@@ -137,6 +137,15 @@ export function enumValuesIn(item: EnumItem, profile: UapiProfile): { name: stri
   return out;
 }
 
+/**
+ * An enum with the same members in every profile, from its member names in order:
+ * `defineEnum('', ['CTRL_CMD_UNSPEC', 'CTRL_CMD_NEWFAMILY'])`. `values` types each name.
+ */
+export function defineEnum<const K extends string>(tag: string, names: readonly K[]): { item: EnumItem; values: Record<K, number> } {
+  const item: EnumItem = { kind: 'enum', tag, members: names.map((name) => ({ name })) };
+  return { item, values: Object.fromEntries(names.map((n, i) => [n, i])) as Record<K, number> };
+}
+
 /** The enum's values in one profile as a name -> number record. */
 export function enumRecord(item: EnumItem, profile: UapiProfile): Record<string, number> {
   return Object.fromEntries(enumValuesIn(item, profile).map((m) => [m.name, m.value]));

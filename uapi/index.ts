@@ -8,6 +8,7 @@ export * from './if_tun.js';
 export * from './ioctl.js';
 export * from './layout.js';
 export * from './mman.js';
+export * from './netlink.js';
 export * from './poll.js';
 export * from './profile.js';
 export * from './vdpa.js';

@@ -40,7 +40,7 @@ function renderConst(item: ConstItem, profile: UapiProfile): string | undefined 
 
 function renderEnum(item: EnumItem, profile: UapiProfile): string {
   const lines = enumValuesIn(item, profile).map((m) => `\t${m.name} = ${m.alias ?? m.value},`);
-  return `enum ${item.tag} {\n${lines.join('\n')}\n};`;
+  return `enum ${item.tag ? `${item.tag} ` : ''}{\n${lines.join('\n')}\n};`;
 }
 
 function renderMembers(spec: FieldSpec, depth: number): string[] {

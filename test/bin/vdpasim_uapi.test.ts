@@ -65,7 +65,7 @@ describe('vdpasim uapi (summary) and errors', () => {
   it('prints per-header counts and the vhost request table', async () => {
     const io = captureIo();
     expect(await vdpasimMain(['uapi'], io)).toBe(0);
-    expect(io.stdout).toMatch(/^vdpa-model uAPI, profile upstream: 16 headers/);
+    expect(io.stdout).toMatch(/^vdpa-model uAPI, profile upstream: 18 headers/);
     expect(io.stdout).toMatch(/VHOST_VDPA_GET_VRING_GROUP\s+0xc008af7b\s+_IOWR\s+nr 0x7b/);
     expect(io.stdout).toMatch(/linux-6\.1 lacks \d+ that upstream has/);
   });

@@ -23,6 +23,8 @@ export const REAL_INCLUDES: readonly string[] = [
   '<sys/socket.h>',
   '<linux/version.h>',
   '<linux/if.h>',
+  '<linux/netlink.h>',
+  '<linux/genetlink.h>',
   '<linux/if_tun.h>',
   '<linux/vhost.h>',
   '<linux/vdpa.h>',
