@@ -1,0 +1,2 @@
+// The vhost dirty log and its harvest.
+export * from './vhost_log.js';
