@@ -77,6 +77,8 @@ export class VhostIotlb {
   readonly limit: number;
   readonly flags: number;
   nmaps = 0;
+  /** Bumped on every change: caches of translations compare it to stay exact. */
+  generation = 0;
   /** Pairs of maps that overlap each other; 0 enables the predecessor fast path. */
   overlapPairs = 0;
 
@@ -106,6 +108,17 @@ export class VhostIotlb {
   private idxPay = new Float64Array(0);
   private indexed = false;
   private lookupsSinceChange = 0;
+  /**
+   * The map translate() found last (disjoint maps only), copied into fields so checking it
+   * touches no node memory: the next lookup usually falls in the same map.
+   */
+  private hitValid = false;
+  private hitSH = 0;
+  private hitSL = 0;
+  private hitLH = 0;
+  private hitLL = 0;
+  private hitAddrD = 0;
+  private hitPerm = 0;
 
   constructor(limit = 0, flags = 0) {
     this.limit = limit;
@@ -461,8 +474,31 @@ export class VhostIotlb {
   }
 
   private changed(): void {
+    this.generation++;
     this.indexed = false;
     this.lookupsSinceChange = 0;
+    this.hitValid = false;
+  }
+
+  /** remember() from the index's doubles (all exact below 2^53): no node memory is read. */
+  private rememberExact(start: number, last: number, addr: number, perm: number): void {
+    this.hitValid = true;
+    this.hitSH = Math.floor(start / TWO32);
+    this.hitSL = start >>> 0;
+    this.hitLH = Math.floor(last / TWO32);
+    this.hitLL = last >>> 0;
+    this.hitAddrD = addr;
+    this.hitPerm = perm;
+  }
+
+  private remember(n: number): void {
+    this.hitValid = true;
+    this.hitSH = this.hot[n * HOT + S_HI] as number;
+    this.hitSL = this.hot[n * HOT + S_LO] as number;
+    this.hitLH = this.cold[n * COLD + L_HI] as number;
+    this.hitLL = this.cold[n * COLD + L_LO] as number;
+    this.hitAddrD = this.aD[n] as number;
+    this.hitPerm = this.cold[n * COLD + PERM] as number;
   }
 
   addRange(start: bigint, last: bigint, addr: bigint, perm: number): number {
@@ -549,7 +585,19 @@ export class VhostIotlb {
       ll %= TWO32;
     }
     let n: number;
-    if (this.overlapPairs === 0 && lh >= iovaHi) {
+    if (
+      this.hitValid &&
+      lh >= iovaHi &&
+      (this.hitSH < iovaHi || (this.hitSH === iovaHi && this.hitSL <= iovaLo)) &&
+      (this.hitLH > iovaHi || (this.hitLH === iovaHi && this.hitLL >= iovaLo))
+    ) {
+      // Disjoint maps: the map holding iova is the answer, and the last one usually still is.
+      if (!(this.hitPerm & perm)) return -EPERM;
+      const avail = (this.hitLH - iovaHi) * TWO32 + (this.hitLL - iovaLo) + 1;
+      out.len = avail < len ? avail : len;
+      out.addr = this.hitAddrD + ((iovaHi - this.hitSH) * TWO32 + (iovaLo - this.hitSL));
+      return 0;
+    } else if (this.overlapPairs === 0 && lh >= iovaHi) {
       // Disjoint maps (and no wrap): the only candidate is the last map starting at or before iova.
       if (!this.indexed && this.inexactStarts === 0 && ++this.lookupsSinceChange >= this.nmaps >>> 3) this.buildIndex();
       if (this.indexed && iovaHi < 0x200000) {
@@ -561,6 +609,7 @@ export class VhostIotlb {
         // Below 2^53 `last` is exact; above, the exact path below decides.
         if (last < 2 ** 53) {
           if (last < iova) return -EINVAL;
+          this.rememberExact(this.idxStarts[i] as number, last, pay[i * 4 + 1] as number, pay[i * 4 + 2] as number);
           if (!((pay[i * 4 + 2] as number) & perm)) return -EPERM;
           const avail = last - iova + 1;
           out.len = avail < len ? avail : len;
@@ -574,6 +623,7 @@ export class VhostIotlb {
       if (n === NIL) return -EINVAL;
       const nlh = cold[n * COLD + L_HI] as number;
       if (nlh < iovaHi || (nlh === iovaHi && (cold[n * COLD + L_LO] as number) < iovaLo)) return -EINVAL;
+      this.remember(n);
     } else {
       n = this.firstNode(iovaHi, iovaLo, lh, ll);
       if (n === NIL) return -EINVAL;

@@ -66,6 +66,8 @@ export class AddressSpace implements MemorySpace {
   /** Pages pinned long-term on behalf of this mm (mm->pinned_vm), kept by the pinning drivers. */
   pinnedVm = 0;
   mmapBase = MMAP_BASE;
+  /** Bumped on every VMA change (for exact caches of user translations). */
+  generation = 0;
 
   constructor(readonly phys: PhysMem) {}
 
@@ -178,6 +180,7 @@ export class AddressSpace implements MemorySpace {
   }
 
   private insert(vma: Vma): void {
+    this.generation++;
     vma.obj.refs++;
     let i = 0;
     while (i < this.vmas.length && (this.vmas[i] as Vma).start < vma.start) i++;
@@ -219,6 +222,7 @@ export class AddressSpace implements MemorySpace {
     }
     this.vmas = out;
     this.last = undefined;
+    this.generation++;
     return 0;
   }
 
@@ -232,6 +236,7 @@ export class AddressSpace implements MemorySpace {
     }
     this.vmas = keep;
     this.last = undefined;
+    this.generation++;
     return 0;
   }
 
@@ -248,6 +253,7 @@ export class AddressSpace implements MemorySpace {
     const r = this.split(addr, addr + size);
     if (r < 0) return r;
     for (const v of this.vmas) if (v.start >= addr && v.end <= addr + size) v.prot = prot;
+    this.generation++;
     return 0;
   }
 

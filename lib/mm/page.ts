@@ -36,6 +36,8 @@ export interface Span {
 export interface MemorySpace {
   /** Resolves `addr` to at most `len` contiguous backing bytes; false on a fault. */
   span(addr: number, len: number, write: boolean, out: Span): boolean;
+  /** Bumped whenever a span that resolved could resolve differently (unmap, protect, release). */
+  readonly generation: number;
 }
 
 export function newSpan(): Span {

@@ -34,6 +34,7 @@ const FIRST_PFN = 0x100;
 
 export class PhysMem implements MemorySpace {
   placement: PlacementPolicy | undefined;
+  generation = 0;
   hugepagesTotal: number;
   hugepagesFree: number;
   private nextPfn = FIRST_PFN;
@@ -88,6 +89,7 @@ export class PhysMem implements MemorySpace {
 
   /** Returns the frames of an object that is gone. */
   release(obj: MemObject): void {
+    this.generation++;
     if (obj.huge) this.hugepagesFree += populatedHugePages(obj);
     this.runs = this.runs.filter((r) => r.obj !== obj);
     obj.pfn.fill(-1);
