@@ -2,7 +2,7 @@
 // PA mode uses them. Pinning populates missing pages (a fault) so their frames exist.
 // Deviations: no FOLL_* flags beyond write; the caller keeps mm->pinned_vm, as vhost-vdpa does.
 
-import { EFAULT, PROT_NONE, PROT_WRITE } from '../../uapi/index.js';
+import { EFAULT, ENOMEM, PROT_NONE, PROT_WRITE } from '../../uapi/index.js';
 import type { AddressSpace } from './address_space.js';
 import { PAGE_SHIFT, PAGE_SIZE } from './page.js';
 import type { PhysMem } from './phys.js';
@@ -28,6 +28,16 @@ export function pinUserPages(mm: AddressSpace, uaddr: number, npages: number, wr
     }
   }
   return pinned > 0 ? pinned : npages === 0 ? 0 : -EFAULT;
+}
+
+/**
+ * The RLIMIT_MEMLOCK check vhost-vdpa makes before a long-term pin (drivers/vhost/vdpa.c
+ * vhost_vdpa_pa_map): -ENOMEM if `npages` more would take mm->pinned_vm past the limit, else 0.
+ * It does not consult CAP_IPC_LOCK: root is bound too.
+ */
+export function memlockCheck(mm: AddressSpace, npages: number): number {
+  const lockLimit = Math.floor(mm.rlimitMemlock / PAGE_SIZE);
+  return npages + mm.pinnedVm > lockLimit ? -ENOMEM : 0;
 }
 
 /** Drops one pin from each frame; objects with no mappings and no pins release their frames. */

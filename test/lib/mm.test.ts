@@ -304,3 +304,18 @@ describe('pin_user_pages', () => {
     expect(obj?.released).toBe(true);
   });
 });
+
+describe('RLIMIT_MEMLOCK for long-term pins', () => {
+  it('refuses with ENOMEM when pinned_vm would pass the limit (8 MiB by default)', async () => {
+    const { memlockCheck, MLOCK_LIMIT } = await import('../../lib/mm/index.js');
+    const m = mm();
+    expect(m.rlimitMemlock).toBe(MLOCK_LIMIT);
+    expect(memlockCheck(m, 2048)).toBe(0);
+    expect(memlockCheck(m, 2049)).toBe(-ENOMEM);
+    m.pinnedVm = 2000;
+    expect(memlockCheck(m, 48)).toBe(0);
+    expect(memlockCheck(m, 49)).toBe(-ENOMEM);
+    m.rlimitMemlock = Infinity;
+    expect(memlockCheck(m, 1e9)).toBe(0);
+  });
+});
