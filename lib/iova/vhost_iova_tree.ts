@@ -26,14 +26,19 @@ export class VhostIovaTree {
     return this.iovaTaddrMap.findIova(needle);
   }
 
-  /** vhost_iova_tree_map_alloc(): an IOVA range for a host-only buffer at `taddr`. */
-  mapAlloc(map: DMAMap, taddr: bigint): number {
+  /** Allocates in iova_map, then records the map in `tree` at `translated`; undoes on failure. */
+  private allocInto(tree: IovaTree, map: DMAMap, translated: bigint): number {
     const r = this.iovaMap.allocMap(map, this.iovaFirst, this.iovaLast);
     if (r !== IOVA_OK) return r;
-    const r2 = this.iovaTaddrMap.insert({ ...map, translated_addr: taddr });
+    const r2 = tree.insert({ ...map, translated_addr: translated });
     if (r2 !== IOVA_OK) this.iovaMap.remove(map);
-    map.translated_addr = taddr;
+    map.translated_addr = translated;
     return r2;
+  }
+
+  /** vhost_iova_tree_map_alloc(): an IOVA range for a host-only buffer at `taddr`. */
+  mapAlloc(map: DMAMap, taddr: bigint): number {
+    return this.allocInto(this.iovaTaddrMap, map, taddr);
   }
 
   /** vhost_iova_tree_remove(): drops a host-only map from both of its trees. */
@@ -49,12 +54,7 @@ export class VhostIovaTree {
 
   /** vhost_iova_tree_map_alloc_gpa(): an IOVA range for guest memory at GPA `gpa`. */
   mapAllocGpa(map: DMAMap, gpa: bigint): number {
-    const r = this.iovaMap.allocMap(map, this.iovaFirst, this.iovaLast);
-    if (r !== IOVA_OK) return r;
-    const r2 = this.gpaIovaMap.insert({ ...map, translated_addr: gpa });
-    if (r2 !== IOVA_OK) this.iovaMap.remove(map);
-    map.translated_addr = gpa;
-    return r2;
+    return this.allocInto(this.gpaIovaMap, map, gpa);
   }
 
   /** vhost_iova_tree_remove_gpa(). */

@@ -90,59 +90,69 @@ static int window(napi_env env, napi_value *argv, void **data, size_t *len)
 	return 0;
 }
 
-/* read(fd, buffer[, offset[, length]]) -> bytes | -errno */
+typedef ssize_t (*rw_fn)(int fd, void *buf, size_t len);
+typedef ssize_t (*prw_fn)(int fd, void *buf, size_t len, off_t pos);
+
+static ssize_t do_read(int fd, void *buf, size_t len)
+{
+	return read(fd, buf, len);
+}
+static ssize_t do_write(int fd, void *buf, size_t len)
+{
+	return write(fd, buf, len);
+}
+static ssize_t do_pread(int fd, void *buf, size_t len, off_t pos)
+{
+	return pread(fd, buf, len, pos);
+}
+static ssize_t do_pwrite(int fd, void *buf, size_t len, off_t pos)
+{
+	return pwrite(fd, buf, len, pos);
+}
+
+/* (fd, buffer[, offset[, length]]) -> bytes | -errno */
+static napi_value rw(napi_env env, napi_callback_info info, rw_fn op)
+{
+	napi_value argv[4];
+	int32_t fd;
+	void *data;
+	size_t len;
+
+	if (vh_get_args(env, info, 4, 2, argv) || vh_int32(env, argv[0], "fd", &fd) || window(env, argv + 1, &data, &len))
+		return NULL;
+	return vh_result(env, op(fd, data, len));
+}
+
+/* (fd, buffer, position) -> bytes | -errno */
+static napi_value prw(napi_env env, napi_callback_info info, prw_fn op)
+{
+	napi_value argv[3];
+	int32_t fd;
+	int64_t pos;
+	void *data;
+	size_t len;
+
+	if (vh_get_args(env, info, 3, 3, argv) || vh_int32(env, argv[0], "fd", &fd) ||
+	    vh_bytes(env, argv[1], "buffer", &data, &len) || vh_int64(env, argv[2], "position", &pos))
+		return NULL;
+	return vh_result(env, op(fd, data, len, (off_t)pos));
+}
+
 static napi_value js_read(napi_env env, napi_callback_info info)
 {
-	napi_value argv[4];
-	int32_t fd;
-	void *data;
-	size_t len;
-
-	if (vh_get_args(env, info, 4, 2, argv) || vh_int32(env, argv[0], "fd", &fd) || window(env, argv + 1, &data, &len))
-		return NULL;
-	return vh_result(env, read(fd, data, len));
+	return rw(env, info, do_read);
 }
-
-/* write(fd, buffer[, offset[, length]]) -> bytes | -errno */
 static napi_value js_write(napi_env env, napi_callback_info info)
 {
-	napi_value argv[4];
-	int32_t fd;
-	void *data;
-	size_t len;
-
-	if (vh_get_args(env, info, 4, 2, argv) || vh_int32(env, argv[0], "fd", &fd) || window(env, argv + 1, &data, &len))
-		return NULL;
-	return vh_result(env, write(fd, data, len));
+	return rw(env, info, do_write);
 }
-
-/* pread(fd, buffer, position) / pwrite(fd, buffer, position) -> bytes | -errno */
 static napi_value js_pread(napi_env env, napi_callback_info info)
 {
-	napi_value argv[3];
-	int32_t fd;
-	int64_t pos;
-	void *data;
-	size_t len;
-
-	if (vh_get_args(env, info, 3, 3, argv) || vh_int32(env, argv[0], "fd", &fd) ||
-	    vh_bytes(env, argv[1], "buffer", &data, &len) || vh_int64(env, argv[2], "position", &pos))
-		return NULL;
-	return vh_result(env, pread(fd, data, len, (off_t)pos));
+	return prw(env, info, do_pread);
 }
-
 static napi_value js_pwrite(napi_env env, napi_callback_info info)
 {
-	napi_value argv[3];
-	int32_t fd;
-	int64_t pos;
-	void *data;
-	size_t len;
-
-	if (vh_get_args(env, info, 3, 3, argv) || vh_int32(env, argv[0], "fd", &fd) ||
-	    vh_bytes(env, argv[1], "buffer", &data, &len) || vh_int64(env, argv[2], "position", &pos))
-		return NULL;
-	return vh_result(env, pwrite(fd, data, len, (off_t)pos));
+	return prw(env, info, do_pwrite);
 }
 
 void vh_register_fd(napi_env env, napi_value exports)
