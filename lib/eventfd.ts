@@ -37,7 +37,8 @@ export class EventFdCtx implements EventFd {
     if (value === ULLONG_MAX) return -EINVAL;
     if (ULLONG_MAX - this.count <= value) return -EAGAIN;
     this.count += value;
-    if (this.count > 0n) this.wake(POLLIN);
+    // eventfd_write() wakes the wait queue on every successful write, even of 0.
+    this.wake(POLLIN);
     return 0;
   }
 

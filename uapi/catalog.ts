@@ -5,6 +5,8 @@ import { errnoHeader } from './errno.js';
 import { fcntlHeader } from './fcntl.js';
 import type { HeaderSpec } from './header_spec.js';
 import { ifTunHeader, linuxIfHeader } from './if_tun.js';
+import { ioctlsHeader } from './ioctls.js';
+import { memfdHeader } from './memfd.js';
 import { mmanHeader } from './mman.js';
 import { genetlinkHeader, netlinkHeader } from './netlink.js';
 import { pollHeader } from './poll.js';
@@ -34,7 +36,9 @@ export const UAPI_HEADERS: readonly HeaderSpec[] = [
   ifTunHeader,
   errnoHeader,
   fcntlHeader,
+  ioctlsHeader,
   mmanHeader,
+  memfdHeader,
   pollHeader,
   netlinkHeader,
   genetlinkHeader,

@@ -50,6 +50,8 @@ export interface Vma {
   pgoff: number;
   /** The file mapped, if any (VA-mode vhost-vdpa keeps a reference to it). */
   file: MemFile | undefined;
+  /** VM_IO|VM_PFNMAP: the physical MMIO address `start` maps (a device register page). */
+  ioPhys?: number;
 }
 
 /** Lowest address a non-fixed mapping is placed at (vm.mmap_min_addr). */
@@ -90,6 +92,13 @@ export class AddressSpace implements MemorySpace {
       else return (this.last = v);
     }
     return undefined;
+  }
+
+  /** find_vma(): the first VMA ending above `addr` (it may start above it), or undefined. */
+  findVmaFrom(addr: number): Vma | undefined {
+    const inside = this.findVma(addr);
+    if (inside) return inside;
+    return this.vmas.find((v) => v.end > addr);
   }
 
   private overlaps(start: number, end: number): boolean {
@@ -187,6 +196,25 @@ export class AddressSpace implements MemorySpace {
     this.vmas.splice(i, 0, vma);
   }
 
+  /**
+   * A device mapping (VM_IO | VM_PFNMAP) of physical MMIO at `phys`, placed as mmap() would place
+   * it: the address, or -errno. Loads and stores go to the device, never to RAM.
+   */
+  mmapIo(addr: number, len: number, prot: number, flags: number, phys: number): number {
+    const size = pageUp(len);
+    if (size === 0) return -EINVAL;
+    const fixed = (flags & MAP_FIXED) !== 0;
+    const start = fixed ? addr : this.findFree(size, PAGE_SIZE);
+    if (start < 0 || start % PAGE_SIZE !== 0) return fixed ? -EINVAL : -ENOMEM;
+    if (fixed) {
+      const r = this.unmapRange(start, start + size);
+      if (r < 0) return r;
+    }
+    const obj = new MemObject(this.phys, 0, false, true, 'io');
+    this.insert({ start, end: start + size, prot, flags: flags & MAP_TYPE, obj, pgoff: 0, file: undefined, ioPhys: phys });
+    return start;
+  }
+
   /** munmap(2): 0 or -errno. */
   munmap(addr: number, len: number): number {
     if (!Number.isInteger(addr) || addr % PAGE_SIZE !== 0 || addr < 0 || addr > TASK_SIZE) return -EINVAL;
@@ -263,7 +291,7 @@ export class AddressSpace implements MemorySpace {
    */
   span(uaddr: number, len: number, write: boolean, out: Span): boolean {
     const v = this.findVma(uaddr);
-    if (!v || v.prot === PROT_NONE || (write && !(v.prot & PROT_WRITE))) return false;
+    if (!v || v.ioPhys !== undefined || v.prot === PROT_NONE || (write && !(v.prot & PROT_WRITE))) return false;
     const off = (v.pgoff << PAGE_SHIFT) + (uaddr - v.start);
     const avail = Math.min(v.end - uaddr, v.obj.size - off);
     if (avail <= 0) return false;

@@ -2,6 +2,7 @@
 // user-access helpers and long-term pinning.
 export * from './address_space.js';
 export * from './gup.js';
+export * from './iomem.js';
 export * from './mem_object.js';
 export * from './page.js';
 export * from './phys.js';

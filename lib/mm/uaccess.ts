@@ -4,7 +4,7 @@
 
 import { EFAULT } from '../../uapi/index.js';
 import type { AddressSpace } from './address_space.js';
-import { newSpan } from './page.js';
+import { TASK_SIZE, newSpan } from './page.js';
 
 const span = newSpan();
 
@@ -78,4 +78,12 @@ export function putUser(mm: AddressSpace, uaddr: number, size: 1 | 2 | 4 | 8, va
 export function userView(mm: AddressSpace, uaddr: number, len: number, write: boolean): Uint8Array | undefined {
   if (!mm.span(uaddr, len, write, span) || span.len < len) return undefined;
   return span.buf.subarray(span.off, span.off + len);
+}
+
+/**
+ * A raw syscall argument as a user pointer: its address, or -1 when it lies outside the user
+ * address space (access_ok() fails, so every copy through it faults).
+ */
+export function userPtr(arg: bigint): number {
+  return arg >= 0n && arg < BigInt(TASK_SIZE) ? Number(arg) : -1;
 }

@@ -67,15 +67,26 @@ export class NlAttrs {
 
   /** Parses attributes from `buf` starting at `offset`; throws on a bad nla_len. */
   static parse(buf: Uint8Array, offset = 0): NlAttrs {
+    const { attrs, leftover, at } = NlAttrs.parsePrefix(buf, offset);
+    if (leftover >= NLA_HDRLEN) {
+      const len = dataView(buf).getUint16(at, true);
+      throw new NetlinkParseError(`netlink: attribute at ${at} has nla_len ${len}, ${leftover} bytes remain`);
+    }
+    return attrs;
+  }
+
+  /**
+   * The well-formed attributes from `offset` up to the first malformed one (nla_for_each_attr
+   * stops there), and how many bytes were left over from `at` on.
+   */
+  static parsePrefix(buf: Uint8Array, offset = 0): { attrs: NlAttrs; leftover: number; at: number } {
     const v = dataView(buf);
     const list: NlAttr[] = [];
     let off = offset;
     while (off + NLA_HDRLEN <= buf.length) {
       const len = v.getUint16(off, true);
       const rawType = v.getUint16(off + 2, true);
-      if (len < NLA_HDRLEN || off + len > buf.length) {
-        throw new NetlinkParseError(`netlink: attribute at ${off} has nla_len ${len}, ${buf.length - off} bytes remain`);
-      }
+      if (len < NLA_HDRLEN || off + len > buf.length) break;
       list.push({
         type: rawType & NLA_TYPE_MASK,
         nested: (rawType & NLA_F_NESTED) !== 0,
@@ -84,7 +95,7 @@ export class NlAttrs {
       });
       off += NLA_ALIGN(len);
     }
-    return new NlAttrs(list);
+    return { attrs: new NlAttrs(list), leftover: Math.max(0, buf.length - off), at: off };
   }
 
   /** The attributes of a generic netlink message's payload (after its genlmsghdr). */

@@ -57,6 +57,19 @@ export class NlMsgWriter {
     return this;
   }
 
+  /** Drops the message being written (nlmsg_cancel / genlmsg_cancel). */
+  cancelMsg(): this {
+    if (this.msgStart === -1) throw new Error('netlink writer: no message to cancel');
+    this.len = this.msgStart;
+    this.msgStart = -1;
+    return this;
+  }
+
+  /** Bytes written so far. */
+  get length(): number {
+    return this.len;
+  }
+
   /** Sets nlmsg_len of the current message and ends it. */
   endMsg(): this {
     if (this.msgStart === -1) throw new Error('netlink writer: no message to end');

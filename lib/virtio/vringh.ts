@@ -73,7 +73,16 @@ export class VringhKiov {
     return n;
   }
 
-  /** Moves the cursor `n` bytes (vringh_iov_xfer's bookkeeping, and vringh_kiov_advance()). */
+  /** vringh_kiov_advance(): skips up to `n` bytes, across segments. */
+  skip(n: number): void {
+    while (n > 0 && this.i < this.used) {
+      const part = Math.min(n, this.len[this.i] as number);
+      this.advance(part);
+      n -= part;
+    }
+  }
+
+  /** Moves the cursor `n` bytes within the current segment (vringh_iov_xfer's bookkeeping). */
   advance(n: number): void {
     const k = this.i;
     // A whole element in one go: nothing to adjust and restore.

@@ -55,6 +55,15 @@ describe('eventfd model: wake-ups and poll', () => {
     expect(seen.length).toBe(2);
   });
 
+  it('a write of 0 still wakes the waiters (eventfd_write wakes on success, whatever the value)', () => {
+    const e = new EventFdCtx();
+    const seen: number[] = [];
+    e.addWaiter((ev) => seen.push(ev));
+    expect(e.write(0n)).toBe(0);
+    expect(seen).toEqual([POLLIN]);
+    expect(e.count).toBe(0n);
+  });
+
   it('poll() reports POLLIN when non-zero, POLLOUT while a write can fit, POLLERR at 2^64-1', () => {
     const e = new EventFdCtx();
     expect(e.poll()).toBe(POLLOUT);

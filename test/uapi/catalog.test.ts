@@ -5,6 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import * as errno from '../../uapi/errno.js';
 import * as fcntl from '../../uapi/fcntl.js';
+import * as ioctls from '../../uapi/ioctls.js';
+import * as memfd from '../../uapi/memfd.js';
 import * as mman from '../../uapi/mman.js';
 import * as netlink from '../../uapi/netlink.js';
 import * as poll from '../../uapi/poll.js';
@@ -21,7 +23,7 @@ import * as virtioRing from '../../uapi/virtio_ring.js';
 import { UAPI_HEADERS, UAPI_PROFILES, enumValuesIn, vring_init, vring_need_event, vring_size } from '../../uapi/index.js';
 import { compileAndRun } from '../helpers/gcc.js';
 
-const MODULES = { errno, fcntl, mman, netlink, poll, ifTun, vdpa, vhost, vhostTypes, virtioBlk, virtioConfig, virtioIds, virtioNet, virtioPci, virtioRing };
+const MODULES = { errno, fcntl, ioctls, memfd, mman, netlink, poll, ifTun, vdpa, vhost, vhostTypes, virtioBlk, virtioConfig, virtioIds, virtioNet, virtioPci, virtioRing };
 
 function declaredNames(): Set<string> {
   const names = new Set<string>();

@@ -1,0 +1,2 @@
+// Deferred work on a host-owned scheduler (kthread workers, workqueues).
+export * from './workqueue.js';
