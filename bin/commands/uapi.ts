@@ -10,7 +10,7 @@ export const UAPI_USAGE = `Usage: vdpasim uapi [summary] [--profile P]
        vdpasim uapi header [--profile P]
 Profiles: ${UAPI_PROFILES.join(', ')} (default ${DEFAULT_UAPI_PROFILE}).`;
 
-function profileOf(value: string | undefined): UapiProfile {
+export function profileOf(value: string | undefined): UapiProfile {
   const p = value ?? DEFAULT_UAPI_PROFILE;
   if (!isUapiProfile(p)) throw new UsageError(`unknown profile '${p}' (known: ${UAPI_PROFILES.join(', ')})`);
   return p;

@@ -2,6 +2,7 @@
 
 import type { CommandIo } from './io.js';
 import { processIo, UsageError } from './io.js';
+import { REPLAY_USAGE, replayCommand } from './replay.js';
 import { UAPI_USAGE, uapiCommand } from './uapi.js';
 
 export const VDPASIM_USAGE = `Usage: vdpasim COMMAND [ARGS]
@@ -9,15 +10,19 @@ export const VDPASIM_USAGE = `Usage: vdpasim COMMAND [ARGS]
 Commands:
   uapi [summary] [--profile P]   what the modelled uAPI holds, per profile
   uapi header [--profile P]      the modelled uAPI as one C header
+  replay FILE [--profile P]      replay a kernel transcript (kref-v2) against the model
   help                           this text
 
 ${UAPI_USAGE}
+
+${REPLAY_USAGE}
 `;
 
 type Command = (args: string[], io: CommandIo) => number | Promise<number>;
 
 const COMMANDS: Record<string, Command> = {
   uapi: uapiCommand,
+  replay: replayCommand,
 };
 
 /** Runs one vdpasim command line; returns the exit status. */
