@@ -159,10 +159,10 @@ export class Replayer {
   }
 
   /** Compares a syscall result with the record's ret/errno. */
-  private cmpRet(rec: TranscriptRecord, r: number, diffs: Omit<Mismatch, 'mode' | 'seq' | 'call'>[]): void {
+  private cmpRet(rec: TranscriptRecord, r: number, diffs: Omit<Mismatch, 'mode' | 'seq' | 'call'>[], success?: string): void {
     const expFail = rec.ret === -1;
     const exp = expFail ? `-1 ${rec.err ?? errnoName(rec.errno ?? 0)}` : typeof rec.ret === 'string' ? 'success' : String(rec.ret);
-    const got = r < 0 ? `-1 ${errnoName(-r)}` : typeof rec.ret === 'string' ? 'success' : String(r);
+    const got = r < 0 ? `-1 ${errnoName(-r)}` : typeof rec.ret === 'string' ? 'success' : (success ?? String(r));
     if (expFail ? r !== -(rec.errno ?? 0) : r < 0 || (typeof rec.ret === 'number' && r !== rec.ret)) {
       diffs.push({ what: 'ret', expected: exp, got });
     }
@@ -190,10 +190,10 @@ export class Replayer {
         return { kind: 'pass' };
       case 'open': {
         const r = this.p.open(String(a.path), flagsOf(a.flags, OPEN_FLAGS));
-        this.cmpRet(rec, r, diffs);
+        const m = /vhost-vdpa-(\d+)$/.exec(String(a.path));
+        const name = m ? `vdpa:${m[1]}` : `fd:${r}`;
+        this.cmpRet(rec, r, diffs, name);
         if (r >= 0) {
-          const m = /vhost-vdpa-(\d+)$/.exec(String(a.path));
-          const name = m ? `vdpa:${m[1]}` : `fd:${r}`;
           if (typeof rec.ret === 'string' && rec.ret !== name) diffs.push({ what: 'handle', expected: rec.ret, got: name });
           this.handles.set(typeof rec.ret === 'string' ? rec.ret : name, r);
         }
@@ -207,9 +207,10 @@ export class Replayer {
       }
       case 'eventfd': {
         const r = this.p.eventfd(Number(a.initval ?? 0), flagsOf(a.flags, EFD_FLAGS));
-        this.cmpRet(rec, r, diffs);
+        const name = `efd:${this.eventfds + 1}`;
+        this.cmpRet(rec, r, diffs, name);
         if (r >= 0) {
-          const name = `efd:${++this.eventfds}`;
+          this.eventfds++;
           if (typeof rec.ret === 'string' && rec.ret !== name) diffs.push({ what: 'handle', expected: rec.ret, got: name });
           this.handles.set(name, r);
         }
