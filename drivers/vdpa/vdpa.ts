@@ -52,8 +52,10 @@ export class VdpaDevice {
   mdev: VdpaMgmtDev | undefined;
   driverOverride: string | undefined;
   driver: VdpaDriver | undefined;
-  /** vdpa_get_drvdata(). */
+  /** vdpa_get_drvdata(): the bound driver's per-device state. */
   drvdata: unknown;
+  /** The parent structure this device is embedded in (what container_of() finds). */
+  parent: unknown;
   registered = false;
   private refs = 1;
 

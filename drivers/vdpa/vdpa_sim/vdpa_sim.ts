@@ -174,6 +174,7 @@ export class VdpaSim {
     const vdpa = env.bus.allocDevice({ ops: sim.ops, ngroups: a.ngroups, nas: a.nas, name: a.name, useVa: sim.useVa });
     if (typeof vdpa === 'number') return vdpa;
     sim.vdpa = vdpa;
+    vdpa.parent = sim;
     vdpa.mdev = a.mgmtDev;
     return sim;
   }
