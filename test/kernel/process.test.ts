@@ -73,7 +73,7 @@ describe('system calls', () => {
     expect(p.files.isCloexec(fd)).toBe(false);
     p.poke(buf, Uint8Array.of(1, 0, 0, 0));
     expect(p.ioctl(fd, FIONBIO, buf)).toBe(0);
-    expect(p.files.lookup(fd)?.flags & O_NONBLOCK).toBe(O_NONBLOCK);
+    expect((p.files.lookup(fd)?.flags ?? 0) & O_NONBLOCK).toBe(O_NONBLOCK);
     expect(p.ioctl(fd, FIONBIO, 0)).toBe(-14);
     expect(p.ioctl(fd, FIOASYNC, buf)).toBe(-25);
     p.close(fd);
