@@ -71,12 +71,17 @@ import { Ida } from '../../lib/ida.js';
 import { VhostIotlb } from '../../lib/iotlb/index.js';
 import { type PhysMem, PAGE_SIZE, copyFromUser, copyToUser, getUser, putUser, userPtr } from '../../lib/mm/index.js';
 import type { KernelLog } from '../../lib/printk.js';
+import { tracepoint } from '../../lib/trace.js';
 import type { KernelProfile } from '../profile.js';
 import { type VdpaDevice, type VdpaDriver, vdpaGetConfig, vdpaReset, vdpaSetConfig, vdpaSetFeatures, vdpaSetStatus } from '../vdpa/vdpa.js';
 import { NO_CALLBACK, VDPA_RESET_F_CLEAN_MAP, type VdpaIovaRange, type VdpaVqState } from '../vdpa/vdpa_ops.js';
 import { iotlbUnmap, processIotlbMsg } from './vdpa_iotlb.js';
 import { VhostDev, VhostVirtqueue, vhostBackendHasFeature, vhostDevIoctl, vhostHasFeature, vhostVringIoctl } from './vhost.js';
 import { vhostChrWriteIter } from './iotlb_msg.js';
+
+const traceIoctl = tracepoint<{ dev: string; cmd: number; ret: number }>('vdpa:vhost:ioctl');
+const traceKick = tracepoint<{ dev: string; vq: number }>('vdpa:vhost:kick');
+const traceCall = tracepoint<{ dev: string; vq: number }>('vdpa:vhost:call');
 
 /** VHOST_VDPA_DEV_MAX: 1 << MINORBITS minors. */
 export const VHOST_VDPA_DEV_MAX = 1 << 20;
@@ -126,11 +131,23 @@ export class VhostVdpa {
   ) {
     this.nvqs = vdpa.nvqs;
     this.virtioId = vdpa.config.getDeviceId();
-    this.vqs = Array.from({ length: this.nvqs }, (_, i) => new VhostVirtqueue(i, () => vdpa.config.kickVq(i)));
+    this.vqs = Array.from({ length: this.nvqs }, (_, i) => new VhostVirtqueue(i, () => this.handleKick(i)));
   }
 
   get name(): string {
     return `vhost-vdpa-${this.minor}`;
+  }
+
+  /** handle_vq_kick(): a kick eventfd woke up. */
+  private handleKick(vq: number): void {
+    traceKick.emit(() => ({ dev: this.name, vq }));
+    this.vdpa.config.kickVq(vq);
+  }
+
+  /** vhost_vdpa_virtqueue_cb(): the parent's used-buffer notification. */
+  private virtqueueCb(vq: VhostVirtqueue): void {
+    traceCall.emit(() => ({ dev: this.name, vq: vq.index }));
+    vq.callCtx?.signal();
   }
 
   get profile(): KernelProfile {
@@ -359,6 +376,12 @@ export class VhostVdpa {
 
   /** vhost_vdpa_unlocked_ioctl(). */
   ioctl(task: Task, cmd: number, arg: bigint): number {
+    const ret = this.unlockedIoctl(task, cmd, arg);
+    traceIoctl.emit(() => ({ dev: this.name, cmd, ret }));
+    return ret;
+  }
+
+  private unlockedIoctl(task: Task, cmd: number, arg: bigint): number {
     const argp = userPtr(arg);
     const ops = this.vdpa.config;
     const vv = this.profile.vhostVdpa;
@@ -527,7 +550,7 @@ export class VhostVdpa {
       case VHOST_SET_VRING_CALL:
         ops.setVqCb(
           idx,
-          vq.callCtx ? { callback: () => vq.callCtx?.signal(), private: vq, trigger: vq.callCtx } : NO_CALLBACK,
+          vq.callCtx ? { callback: () => this.virtqueueCb(vq), private: vq, trigger: vq.callCtx } : NO_CALLBACK,
         );
         break;
       case VHOST_SET_VRING_NUM:

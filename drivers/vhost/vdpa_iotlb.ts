@@ -20,8 +20,13 @@ import {
 import type { Task } from '../../lib/fs/index.js';
 import { U64_MAX, type VhostIotlb, type VhostIotlbMap } from '../../lib/iotlb/index.js';
 import { type MemObject, PAGE_SHIFT, PAGE_SIZE, pinUserPages, memlockCheck, unpinUserPages } from '../../lib/mm/index.js';
+import { tracepoint } from '../../lib/trace.js';
 import type { VhostDev, VhostIotlbMsg } from './vhost.js';
 import type { VhostVdpa, VhostVdpaAs } from './vdpa.js';
+
+const traceMsg = tracepoint<{ dev: string; asid: number; type: number; iova: bigint; size: bigint; uaddr: bigint; perm: number; ret: number }>(
+  'vdpa:vhost:iotlb_msg',
+);
 
 /** Pages pinned per pin_user_pages() call (PAGE_SIZE / sizeof(struct page *)). */
 const PIN_BATCH = PAGE_SIZE / 8;
@@ -205,6 +210,12 @@ function processIotlbUpdate(v: VhostVdpa, as: VhostVdpaAs, msg: VhostIotlbMsg): 
 
 /** vhost_vdpa_process_iotlb_msg(): the vhost msg_handler of vhost-vdpa. */
 export function processIotlbMsg(v: VhostVdpa, dev: VhostDev, task: Task, asid: number, msg: VhostIotlbMsg): number {
+  const ret = handleIotlbMsg(v, dev, task, asid, msg);
+  traceMsg.emit(() => ({ dev: v.name, asid, ...msg, ret }));
+  return ret;
+}
+
+function handleIotlbMsg(v: VhostVdpa, dev: VhostDev, task: Task, asid: number, msg: VhostIotlbMsg): number {
   const r = dev.checkOwner(task);
   if (r) return r;
   let as: VhostVdpaAs | undefined;

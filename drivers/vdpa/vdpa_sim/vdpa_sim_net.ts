@@ -29,6 +29,7 @@ import {
   virtioNetHdrV1,
 } from '../../../uapi/index.js';
 import type { ExtAck, NlMsgWriter } from '../../../lib/netlink/index.js';
+import { tracepoint } from '../../../lib/trace.js';
 import type { VdpaMgmtDev } from '../vdpa.js';
 import type { VdpaDevSetConfig } from '../vdpa_ops.js';
 import { type VdpaSim, type VdpaSimDevAttr, type VdpaSimEnv, type VdpaSimVirtqueue, VdpaSim as Sim } from './vdpa_sim.js';
@@ -37,6 +38,7 @@ export const VDPASIM_NET_VQ_NUM = 3;
 export const VDPASIM_NET_AS_NUM = 2;
 export const VDPASIM_NET_GROUP_NUM = 2;
 const PAGE_SIZE = 4096;
+const tracePacket = tracepoint<{ dev: string; len: number; verdict: 'delivered' | 'dropped' | 'overrun' | 'rx error' }>('vdpa:sim_net:packet');
 const MTU_OFF = virtioNetConfig.offsetOf('mtu');
 const STATUS_OFF = virtioNetConfig.offsetOf('status');
 
@@ -148,21 +150,25 @@ export class VdpaSimNet {
       const read = txq.vring.pull(txq.outIov, this.buffer, PAGE_SIZE);
       tx.bytes += BigInt(read);
       if (!this.receiveFilter(read)) {
+        tracePacket.emit(() => ({ dev: sim.vdpa.name, len: read, verdict: 'dropped' }));
         rx.drops++;
         this.complete(txq, 0);
         continue;
       }
       const rerr = rxq.vring.getdesc(undefined, rxq.inIov, rxq.head);
       if (rerr <= 0) {
+        tracePacket.emit(() => ({ dev: sim.vdpa.name, len: read, verdict: 'overrun' }));
         rx.overruns++;
         this.complete(txq, 0);
         break;
       }
       const write = rxq.vring.push(rxq.inIov, this.buffer, read < 0 ? PAGE_SIZE : read);
       if (write <= 0) {
+        tracePacket.emit(() => ({ dev: sim.vdpa.name, len: read, verdict: 'rx error' }));
         rx.errors++;
         break;
       }
+      tracePacket.emit(() => ({ dev: sim.vdpa.name, len: write, verdict: 'delivered' }));
       rx.pkts++;
       rx.bytes += BigInt(write);
       this.complete(txq, 0);

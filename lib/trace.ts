@@ -1,0 +1,35 @@
+// Trace events at the points where the kernel has tracepoints (or dev_dbg), published on
+// node:diagnostics_channel as "vdpa:<subsystem>:<event>". Subscribers cost nothing when absent
+// (hasSubscribers is checked first). NODE_DEBUG=vdpa prints every event to stderr through
+// util.debuglog. Not a kernel file (include/trace/events/ in spirit).
+
+import { channel, type Channel } from 'node:diagnostics_channel';
+import { debuglog } from 'node:util';
+
+const all: Channel[] = [];
+const debug = debuglog('vdpa');
+
+const hexBigints = (_key: string, v: unknown): unknown => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v);
+
+export interface Tracepoint<T extends object> {
+  readonly name: string;
+  /** Publishes `event` when someone listens; `make` is only called then. */
+  emit(make: () => T): void;
+}
+
+export function tracepoint<T extends object>(name: string): Tracepoint<T> {
+  const ch = channel(name);
+  all.push(ch);
+  if (debug.enabled) ch.subscribe((msg) => debug('%s %s', name, JSON.stringify(msg, hexBigints)));
+  return {
+    name,
+    emit(make) {
+      if (ch.hasSubscribers) ch.publish(make());
+    },
+  };
+}
+
+/** Every tracepoint defined so far. */
+export function tracepoints(): string[] {
+  return all.map((c) => String(c.name));
+}
