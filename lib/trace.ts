@@ -1,6 +1,6 @@
 // Trace events at the points where the kernel has tracepoints (or dev_dbg), published on
 // node:diagnostics_channel as "vdpa:<subsystem>:<event>". Subscribers cost nothing when absent
-// (hasSubscribers is checked first). NODE_DEBUG=vdpa prints every event to stderr through
+// (callers check `active` before building an event). NODE_DEBUG=vdpa prints every event to stderr through
 // util.debuglog. Not a kernel file (include/trace/events/ in spirit).
 
 import { channel, type Channel } from 'node:diagnostics_channel';
@@ -13,8 +13,9 @@ const hexBigints = (_key: string, v: unknown): unknown => (typeof v === 'bigint'
 
 export interface Tracepoint<T extends object> {
   readonly name: string;
-  /** Publishes `event` when someone listens; `make` is only called then. */
-  emit(make: () => T): void;
+  /** Someone listens: build and publish the event only then (`if (tp.active) tp.publish(...)`). */
+  readonly active: boolean;
+  publish(event: T): void;
 }
 
 export function tracepoint<T extends object>(name: string): Tracepoint<T> {
@@ -23,8 +24,11 @@ export function tracepoint<T extends object>(name: string): Tracepoint<T> {
   if (debug.enabled) ch.subscribe((msg) => debug('%s %s', name, JSON.stringify(msg, hexBigints)));
   return {
     name,
-    emit(make) {
-      if (ch.hasSubscribers) ch.publish(make());
+    get active() {
+      return ch.hasSubscribers;
+    },
+    publish(event) {
+      ch.publish(event);
     },
   };
 }

@@ -140,13 +140,13 @@ export class VhostVdpa {
 
   /** handle_vq_kick(): a kick eventfd woke up. */
   private handleKick(vq: number): void {
-    traceKick.emit(() => ({ dev: this.name, vq }));
+    if (traceKick.active) traceKick.publish({ dev: this.name, vq });
     this.vdpa.config.kickVq(vq);
   }
 
   /** vhost_vdpa_virtqueue_cb(): the parent's used-buffer notification. */
   private virtqueueCb(vq: VhostVirtqueue): void {
-    traceCall.emit(() => ({ dev: this.name, vq: vq.index }));
+    if (traceCall.active) traceCall.publish({ dev: this.name, vq: vq.index });
     vq.callCtx?.signal();
   }
 
@@ -377,7 +377,7 @@ export class VhostVdpa {
   /** vhost_vdpa_unlocked_ioctl(). */
   ioctl(task: Task, cmd: number, arg: bigint): number {
     const ret = this.unlockedIoctl(task, cmd, arg);
-    traceIoctl.emit(() => ({ dev: this.name, cmd, ret }));
+    if (traceIoctl.active) traceIoctl.publish({ dev: this.name, cmd, ret });
     return ret;
   }
 

@@ -211,7 +211,7 @@ function processIotlbUpdate(v: VhostVdpa, as: VhostVdpaAs, msg: VhostIotlbMsg): 
 /** vhost_vdpa_process_iotlb_msg(): the vhost msg_handler of vhost-vdpa. */
 export function processIotlbMsg(v: VhostVdpa, dev: VhostDev, task: Task, asid: number, msg: VhostIotlbMsg): number {
   const ret = handleIotlbMsg(v, dev, task, asid, msg);
-  traceMsg.emit(() => ({ dev: v.name, asid, ...msg, ret }));
+  if (traceMsg.active) traceMsg.publish({ dev: v.name, asid, ...msg, ret });
   return ret;
 }
 

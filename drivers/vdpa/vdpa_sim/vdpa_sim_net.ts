@@ -150,25 +150,25 @@ export class VdpaSimNet {
       const read = txq.vring.pull(txq.outIov, this.buffer, PAGE_SIZE);
       tx.bytes += BigInt(read);
       if (!this.receiveFilter(read)) {
-        tracePacket.emit(() => ({ dev: sim.vdpa.name, len: read, verdict: 'dropped' }));
+        if (tracePacket.active) tracePacket.publish({ dev: sim.vdpa.name, len: read, verdict: 'dropped' });
         rx.drops++;
         this.complete(txq, 0);
         continue;
       }
       const rerr = rxq.vring.getdesc(undefined, rxq.inIov, rxq.head);
       if (rerr <= 0) {
-        tracePacket.emit(() => ({ dev: sim.vdpa.name, len: read, verdict: 'overrun' }));
+        if (tracePacket.active) tracePacket.publish({ dev: sim.vdpa.name, len: read, verdict: 'overrun' });
         rx.overruns++;
         this.complete(txq, 0);
         break;
       }
       const write = rxq.vring.push(rxq.inIov, this.buffer, read < 0 ? PAGE_SIZE : read);
       if (write <= 0) {
-        tracePacket.emit(() => ({ dev: sim.vdpa.name, len: read, verdict: 'rx error' }));
+        if (tracePacket.active) tracePacket.publish({ dev: sim.vdpa.name, len: read, verdict: 'rx error' });
         rx.errors++;
         break;
       }
-      tracePacket.emit(() => ({ dev: sim.vdpa.name, len: write, verdict: 'delivered' }));
+      if (tracePacket.active) tracePacket.publish({ dev: sim.vdpa.name, len: write, verdict: 'delivered' });
       rx.pkts++;
       rx.bytes += BigInt(write);
       this.complete(txq, 0);
