@@ -145,31 +145,24 @@ export class Process implements Task {
     return r === -ENOIOCTLCMD ? -ENOTTY : r;
   }
 
-  /** The access_ok() and count checks of read(2)/write(2). */
-  private rwCheck(addr: number, len: number): number {
+  /** read(2)/write(2): the descriptor, FMODE and access_ok() checks, then the file's operation. */
+  private rw(fd: number, addr: number, len: number, write: boolean): number {
+    const file = this.files.lookup(fd);
+    if (!file) return -EBADF;
+    if (!(file.fmode & (write ? FMODE_WRITE : FMODE_READ))) return -EBADF;
+    const op = write ? file.fops.write : file.fops.read;
+    if (!op) return -EINVAL;
     if (!Number.isInteger(len) || len < 0) return -EINVAL;
     if (!Number.isInteger(addr) || addr < 0 || addr + len > TASK_SIZE) return -EFAULT;
-    return 0;
+    return op(file, this, addr, Math.min(len, MAX_RW_COUNT));
   }
 
   write(fd: number, addr: number, len: number): number {
-    const file = this.files.lookup(fd);
-    if (!file) return -EBADF;
-    if (!(file.fmode & FMODE_WRITE)) return -EBADF;
-    if (!file.fops.write) return -EINVAL;
-    const r = this.rwCheck(addr, len);
-    if (r) return r;
-    return file.fops.write(file, this, addr, Math.min(len, MAX_RW_COUNT));
+    return this.rw(fd, addr, len, true);
   }
 
   read(fd: number, addr: number, len: number): number {
-    const file = this.files.lookup(fd);
-    if (!file) return -EBADF;
-    if (!(file.fmode & FMODE_READ)) return -EBADF;
-    if (!file.fops.read) return -EINVAL;
-    const r = this.rwCheck(addr, len);
-    if (r) return r;
-    return file.fops.read(file, this, addr, Math.min(len, MAX_RW_COUNT));
+    return this.rw(fd, addr, len, false);
   }
 
   // ---- memory --------------------------------------------------------------------------------

@@ -181,36 +181,22 @@ export class VdpaSimNet {
     }
   }
 
-  /** vdpasim_net_get_stats(): name/value pairs of one queue. */
+  /** vdpasim_net_get_stats(): name/value pairs of one queue (0 RX, 1 TX, 2 CVQ). */
   getStats(idx: number, msg: NlMsgWriter): number {
     const A = vdpaAttrs(this.sim.env.profile.name);
-    const put = (name: string, value: bigint): void => {
+    const { rx, tx, cq } = this.stats;
+    const table: readonly (readonly [string, bigint])[][] = [
+      [['rx packets', rx.pkts], ['rx bytes', rx.bytes], ['rx errors', rx.errors], ['rx overruns', rx.overruns], ['rx drops', rx.drops]],
+      [['tx packets', tx.pkts], ['tx bytes', tx.bytes], ['tx errors', tx.errors], ['tx drops', tx.drops]],
+      [['cvq requests', cq.requests], ['cvq successes', cq.successes], ['cvq errors', cq.errors]],
+    ];
+    const pairs = table[idx];
+    if (!pairs) return -EINVAL;
+    for (const [name, value] of pairs) {
       msg.putString(A.VDPA_ATTR_DEV_VENDOR_ATTR_NAME as number, name);
       msg.putU64(A.VDPA_ATTR_DEV_VENDOR_ATTR_VALUE as number, value);
-    };
-    const { rx, tx, cq } = this.stats;
-    switch (idx) {
-      case 0:
-        put('rx packets', rx.pkts);
-        put('rx bytes', rx.bytes);
-        put('rx errors', rx.errors);
-        put('rx overruns', rx.overruns);
-        put('rx drops', rx.drops);
-        return 0;
-      case 1:
-        put('tx packets', tx.pkts);
-        put('tx bytes', tx.bytes);
-        put('tx errors', tx.errors);
-        put('tx drops', tx.drops);
-        return 0;
-      case 2:
-        put('cvq requests', cq.requests);
-        put('cvq successes', cq.successes);
-        put('cvq errors', cq.errors);
-        return 0;
-      default:
-        return -EINVAL;
     }
+    return 0;
   }
 }
 
