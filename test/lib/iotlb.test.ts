@@ -16,7 +16,7 @@ describe('vhost_iotlb rules', () => {
     expect(t.nmaps).toBe(0);
   });
 
-  it('overlapping add_range calls both succeed; lookup returns the lowest start (item 50)', () => {
+  it('overlapping add_range calls both succeed; lookup returns the lowest start (§8.50, every profile)', () => {
     const t = new VhostIotlb();
     expect(t.addRange(0x2000n, 0x5fffn, 0x10000n, VHOST_MAP_RW)).toBe(0);
     expect(t.addRange(0x1000n, 0x2fffn, 0x20000n, VHOST_MAP_RO)).toBe(0);
@@ -32,7 +32,7 @@ describe('vhost_iotlb rules', () => {
     expect([...t.overlapping(0x1000n, 0x1000n)].map((m) => m.addr)).toEqual([1n, 2n, 3n]);
   });
 
-  it('del_range removes every overlapping map whole, never splitting (item 50)', () => {
+  it('del_range removes every overlapping map whole, never splitting (§8.50, every profile)', () => {
     const t = new VhostIotlb();
     t.addRange(0x0n, 0xfffn, 0n, VHOST_MAP_RW);
     t.addRange(0x1000n, 0x2fffn, 0n, VHOST_MAP_RW);
@@ -42,7 +42,7 @@ describe('vhost_iotlb rules', () => {
     expect(t.nmaps).toBe(1);
   });
 
-  it('[0, 2^64-1] is stored as two halves (item 50)', () => {
+  it('[0, 2^64-1] is stored as two halves (§8.50, every profile)', () => {
     const t = new VhostIotlb();
     expect(t.addRange(0n, U64_MAX, 0n, VHOST_MAP_RW)).toBe(0);
     const maps = [...t.list()];

@@ -47,14 +47,14 @@ for (const va of [false, true]) {
       expect(t.vrh.lastAvailIdx).toBe(1);
     });
 
-    it('head >= num is EINVAL without consuming the entry (item 49)', () => {
+    it('head >= num is EINVAL without consuming the entry (§8.49, every profile)', () => {
       const t = raw(4, va);
       makeAvail(t.ram, t.A, 4, 4);
       expect(t.vrh.getdesc(t.riov, t.wiov, t.h)).toBe(-EINVAL);
       expect(t.vrh.lastAvailIdx).toBe(0);
     });
 
-    it('a looping chain is ELOOP, and the entry is consumed (item 49)', () => {
+    it('a looping chain is ELOOP, and the entry is consumed (§8.49, every profile)', () => {
       const t = raw(4, va);
       putDesc(t.ram, t.D, 0, t.B, 1, NEXT, 1);
       putDesc(t.ram, t.D, 1, t.B, 1, NEXT, 0);
@@ -71,7 +71,7 @@ for (const va of [false, true]) {
       expect(t.vrh.getdesc(t.riov, t.wiov, t.h)).toBe(-ELOOP);
     });
 
-    it('a readable descriptor after a writable one is EINVAL (item 49)', () => {
+    it('a readable descriptor after a writable one is EINVAL (§8.49, every profile)', () => {
       const t = raw(4, va);
       putDesc(t.ram, t.D, 0, t.B, 1, NEXT | WRITE, 1);
       putDesc(t.ram, t.D, 1, t.B, 1, 0, 0);
@@ -123,7 +123,7 @@ for (const va of [false, true]) {
       expect(t.riov.remaining()).toBe(7);
     });
 
-    it('nested indirect and an indirect length not a multiple of 16 are EINVAL (item 49)', () => {
+    it('nested indirect and an indirect length not a multiple of 16 are EINVAL (§8.49, every profile)', () => {
       const t = raw(4, va);
       const tbl = t.B + 0x1000;
       putDesc(t.ram, tbl, 0, tbl, 16, IND, 0);
