@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../../lib/package_root.js';
 
-export const REFERENCE = join(packageRoot(), '..', 'shared', 'reference', 'kernel-6.1');
+/** The recorded Linux 6.1 transcripts, vendored from shared/reference/kernel-6.1. */
+export const REFERENCE = join(packageRoot(), 'test', 'fixtures', 'kernel-6.1');
 
 export interface ToolCase {
   cmd: string;
