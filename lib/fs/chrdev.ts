@@ -37,6 +37,13 @@ export class CharDevices {
     return -EBUSY;
   }
 
+  /** register_chrdev_region() of a fixed major: 0, or -EBUSY when taken. */
+  registerRegion(major: number, name: string): number {
+    if (this.regions.has(major)) return -EBUSY;
+    this.regions.set(major, name);
+    return 0;
+  }
+
   unregisterRegion(major: number): void {
     this.regions.delete(major);
   }

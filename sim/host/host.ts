@@ -5,6 +5,7 @@
 // host is live, then it also runs on the Node event loop.
 
 import { type KernelProfile, MODULE_NAMES, type ModuleName, kernelProfile } from '../../drivers/profile.js';
+import { registerMemDevices } from '../../drivers/char/mem.js';
 import { VdpaBus } from '../../drivers/vdpa/vdpa.js';
 import { CharDevices } from '../../lib/fs/index.js';
 import { IoMem, PhysMem, type PlacementPolicy } from '../../lib/mm/index.js';
@@ -55,6 +56,7 @@ export class Host {
     this.scheduler = new Scheduler({ live: opts.live ?? false });
     this.klog = new KernelLog(() => (performance.now() - this.bootTime) / 1000);
     this.params = opts.params ?? {};
+    registerMemDevices(this.chrdev);
   }
 
   /** Boots a host and loads its modules (with their dependencies). */

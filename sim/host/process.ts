@@ -26,6 +26,8 @@ import {
   MAP_TYPE,
   O_CLOEXEC,
   O_NONBLOCK,
+  O_RDONLY,
+  O_WRONLY,
   PROT_WRITE,
 } from '../../uapi/index.js';
 import {
@@ -54,6 +56,8 @@ export interface ProcessOptions {
   capNetAdmin?: boolean;
   /** RLIMIT_MEMLOCK in bytes (default 8 MiB). */
   rlimitMemlock?: number;
+  /** Open descriptors 0, 1 and 2 on /dev/null, as a process started by a shell has (default true). */
+  stdio?: boolean;
 }
 
 /** A load or store of the process's own that hit no mapping (SIGSEGV). */
@@ -81,6 +85,7 @@ export class Process implements Task {
     const uid = opts.uid ?? 0;
     this.cred = { uid, capNetAdmin: opts.capNetAdmin ?? uid === 0 };
     this.comm = opts.comm ?? `proc${pid}`;
+    if (opts.stdio ?? true) for (let i = 0; i < 3; i++) this.open('/dev/null', i === 0 ? O_RDONLY : O_WRONLY);
   }
 
   // ---- files ---------------------------------------------------------------------------------

@@ -92,3 +92,8 @@ export function labDevices(host: Host): void {
     if (r.error) throw new Error(`dev add ${o.name}: ${r.error} ${r.extack ?? ''}`);
   }
 }
+
+/** The /dev/vhost-vdpa-N nodes of a host, sorted. */
+export function vdpaNodes(host: Host): string[] {
+  return host.chrdev.list().filter((n) => n.startsWith('vhost-vdpa-'));
+}

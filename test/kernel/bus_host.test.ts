@@ -9,7 +9,7 @@ import { VhostVdpa } from '../../lib/vhost_vdpa/index.js';
 import { Host, ModelUserSpace } from '../../sim/host/index.js';
 import { MAP_SHARED, PROT_WRITE } from '../../uapi/index.js';
 import { errOf } from '../helpers/errno_of.js';
-import { devAdd, devDel, labDevices } from '../helpers/vdpa_nl.js';
+import { devAdd, devDel, labDevices, vdpaNodes } from '../helpers/vdpa_nl.js';
 
 /** A minimal parent: every mandatory op, plus what `extra` adds. */
 function fakeOps(extra: Partial<VdpaConfigOps> = {}): VdpaConfigOps {
@@ -81,7 +81,7 @@ describe('vdpa bus', () => {
     if (typeof d === 'number') throw new Error('alloc');
     host.bus.registerDevice(d, 2);
     expect(d.driver).toBeUndefined();
-    expect(host.chrdev.list()).toEqual([]);
+    expect(vdpaNodes(host)).toEqual([]);
   });
 
   it('opening a platform-IOMMU parent fails with ENOTSUPP (524): the host has no coherent IOMMU', () => {
@@ -100,7 +100,7 @@ describe('vdpa bus', () => {
     labDevices(host);
     host.rmmod('vdpa_sim_net');
     expect(host.bus.allDevices()).toEqual([]);
-    expect(host.chrdev.list()).toEqual([]);
+    expect(vdpaNodes(host)).toEqual([]);
   });
 
   it('driver_override, unbind and bind: the node goes and comes back with the same minor', () => {
@@ -109,9 +109,9 @@ describe('vdpa bus', () => {
     const vdpa0 = host.bus.findDevice('vdpa0');
     if (!vdpa0) throw new Error('vdpa0');
     host.bus.unbindDevice(vdpa0);
-    expect(host.chrdev.list()).toEqual(['vhost-vdpa-1']);
+    expect(vdpaNodes(host)).toEqual(['vhost-vdpa-1']);
     expect(host.bus.bindDevice(vdpa0, 'vhost_vdpa')).toBe(0);
-    expect(host.chrdev.list()).toEqual(['vhost-vdpa-0', 'vhost-vdpa-1']);
+    expect(vdpaNodes(host)).toEqual(['vhost-vdpa-0', 'vhost-vdpa-1']);
     expect(host.bus.bindDevice(vdpa0, 'vhost_vdpa')).toBe(-16);
     host.bus.unbindDevice(vdpa0);
     vdpa0.driverOverride = 'virtio_vdpa';
@@ -135,12 +135,12 @@ describe('removal while open', () => {
       free?.();
     };
     expect(devDel(host, 'vdpa0').error).toBe(0);
-    expect(host.chrdev.list()).toEqual(['vhost-vdpa-1']);
+    expect(vdpaNodes(host)).toEqual(['vhost-vdpa-1']);
     expect(v.getDeviceId()).toBe(1);
     expect(freed).toBe(false);
     // The name is free: a new vdpa0 gets another minor while the old one is still held.
     expect(devAdd(host, { name: 'vdpa0', mgmtdev: 'vdpasim_net' }).error).toBe(0);
-    expect(host.chrdev.list()).toEqual(['vhost-vdpa-1', 'vhost-vdpa-2']);
+    expect(vdpaNodes(host)).toEqual(['vhost-vdpa-1', 'vhost-vdpa-2']);
     v.close();
     expect(freed).toBe(true);
     expect(errOf(() => VhostVdpa.open(us, '/dev/vhost-vdpa-0'))).toBe('ENOENT');
@@ -156,7 +156,7 @@ describe('modules', () => {
     expect(() => host.modprobe('nope' as 'vdpa')).toThrow(/not found/);
     host.modprobe('vhost_vdpa');
     expect(devAdd(host, { name: 'blk0', mgmtdev: 'vdpasim_blk' }).error).toBe(0);
-    expect(host.chrdev.list()).toEqual(['vhost-vdpa-0']);
+    expect(vdpaNodes(host)).toEqual(['vhost-vdpa-0']);
   });
 });
 

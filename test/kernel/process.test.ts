@@ -101,6 +101,19 @@ describe('system calls', () => {
     expect(p.peek(b, 3)).toEqual(Uint8Array.of(9, 8, 7));
   });
 
+  it('a process starts with 0, 1 and 2 open on /dev/null: reads are EOF, writes vanish, no ioctl, no mmap', () => {
+    const q = host.spawn();
+    const b = q.mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | 0x20);
+    expect(q.files.open()).toEqual([0, 1, 2]);
+    expect(q.read(0, b, 16)).toBe(0);
+    expect(q.write(1, b, 16)).toBe(16);
+    expect(q.write(0, b, 16)).toBe(-9);
+    expect(q.ioctl(0, 0x5401, b)).toBe(-25);
+    expect(q.mmap(0, 4096, PROT_READ, MAP_SHARED, 0, 0)).toBe(-19);
+    expect(q.eventfd(0, 0)).toBe(3);
+    expect(host.spawn({ stdio: false }).files.open()).toEqual([]);
+  });
+
   it('loads and stores of unmapped memory are the SIGSEGV of the process, not a syscall error', () => {
     expect(() => p.poke(0x1000, Uint8Array.of(1))).toThrow(SegfaultError);
     expect(() => p.peek(0x1000, 1)).toThrow(SegfaultError);

@@ -18,7 +18,7 @@ import {
 } from '../../uapi/index.js';
 import { NlAttrs, NlMsgWriter, parseAck, parseMessages } from '../../lib/netlink/index.js';
 import { PROFILES } from '../helpers/model_target.js';
-import { devAdd, devDel, labDevices, vdpaRequest } from '../helpers/vdpa_nl.js';
+import { devAdd, devDel, labDevices, vdpaNodes, vdpaRequest } from '../helpers/vdpa_nl.js';
 import { VhostVdpa } from '../../lib/vhost_vdpa/index.js';
 import { ModelUserSpace } from '../../sim/host/index.js';
 
@@ -103,7 +103,7 @@ for (const profile of PROFILES) {
       expect(c.has(14)).toBe(false);
       expect(devDel(host, 'vdpa1').error).toBe(0);
       expect(devDel(host, 'vdpa1')).toMatchObject({ error: -19, extack: 'vdpa: device not found' });
-      expect(host.chrdev.list()).toEqual(['vhost-vdpa-0']);
+      expect(vdpaNodes(host)).toEqual(['vhost-vdpa-0']);
     });
 
     it(`(${profile}): MGMTDEV_GET dumps every management device with classes, max vqs and features`, () => {
