@@ -15,6 +15,7 @@ import type { AddressSpace, MemorySpace, PhysMem, Span } from '../../../lib/mm/i
 import type { ExtAck, NlMsgWriter } from '../../../lib/netlink/index.js';
 import { type KthreadWorker, Work } from '../../../lib/sched/index.js';
 import { Vringh, type VringhHead, VringhKiov } from '../../../lib/virtio/index.js';
+import type { NetAttachment } from '../../../lib/net/index.js';
 import type { KernelProfile } from '../../profile.js';
 import type { VdpaBus, VdpaDevice, VdpaMgmtDev } from '../vdpa.js';
 import {
@@ -56,6 +57,14 @@ export interface VdpaSimDevAttr {
   /** Virtio device id. */
   id: number;
   workFn(sim: VdpaSim): void;
+  /** The vq's group, when the class has its own layout (default vdpasimGetVqGroup). */
+  getVqGroup?(sim: VdpaSim, idx: number): number;
+  /** Reacts to features the driver set (after they are stored). */
+  setFeatures?(sim: VdpaSim, features: bigint): void;
+  /** Resets class state with the device. */
+  reset?(sim: VdpaSim): void;
+  /** The class raises config interrupts (the core otherwise ignores set_config_cb). */
+  configInterrupts?: boolean;
   /** Refreshes the config buffer before a read. */
   getConfig?(sim: VdpaSim, config: Uint8Array): void;
   /** Reacts to a write into the config buffer. */
@@ -138,6 +147,9 @@ export class VdpaSim {
   readonly ops: VdpaConfigOps;
   /** Set once allocated on the bus. */
   vdpa!: VdpaDevice;
+  /** A net class's link to its medium. */
+  net: NetAttachment | undefined;
+  private configCb: VdpaCallback | undefined;
 
   private constructor(
     readonly env: VdpaSimEnv,
@@ -184,6 +196,16 @@ export class VdpaSim {
     return vq.va ? (this.mmBound ?? NO_MM) : this.env.phys;
   }
 
+  /** The config-change interrupt of a class that raises them. */
+  configChanged(): void {
+    this.configCb?.callback?.(this.configCb.private);
+  }
+
+  /** The group of vq `idx`. */
+  vqGroup(idx: number): number {
+    return this.attr.getVqGroup ? this.attr.getVqGroup(this, idx) : vdpasimGetVqGroup(idx);
+  }
+
   /** vdpasim_schedule_work(). */
   scheduleWork(): void {
     this.env.worker.queueWork(this.work);
@@ -228,6 +250,7 @@ export class VdpaSim {
     this.features = 0n;
     this.status = 0;
     this.generation++;
+    this.attr.reset?.(this);
   }
 
   private restorePassthrough(asid: number): void {
@@ -274,17 +297,20 @@ export class VdpaSim {
         return 0;
       },
       getVqAlign: () => VDPASIM_QUEUE_ALIGN,
-      getVqGroup: vdpasimGetVqGroup,
+      getVqGroup: (idx) => this.vqGroup(idx),
       getDeviceFeatures: () => this.attr.supportedFeatures,
       setDriverFeatures: (features) => {
         // DMA mapping must be done by the driver.
         if (!(features & (1n << BigInt(VIRTIO_F_ACCESS_PLATFORM)))) return -EINVAL;
         this.features = features & this.attr.supportedFeatures;
+        this.attr.setFeatures?.(this, this.features);
         return 0;
       },
       getDriverFeatures: () => this.features,
-      // Config interrupts are not supported.
-      setConfigCb: () => {},
+      // Config interrupts are not supported, unless the class raises them.
+      setConfigCb: (cb) => {
+        if (this.attr.configInterrupts) this.configCb = cb;
+      },
       getVqNumMax: () => VDPASIM_QUEUE_MAX,
       getDeviceId: () => this.attr.id,
       getVendorId: () => VDPASIM_VENDOR_ID,
@@ -369,7 +395,7 @@ export class VdpaSim {
     const iommu = this.iommu[asid] as VhostIotlb;
     for (let i = 0; i < this.attr.nvqs; i++) {
       const vq = this.vqs[i] as VdpaSimVirtqueue;
-      if (vdpasimGetVqGroup(i) === group) vq.setIotlb(iommu, this.memOf(vq));
+      if (this.vqGroup(i) === group) vq.setIotlb(iommu, this.memOf(vq));
     }
     return 0;
   }

@@ -28,6 +28,17 @@ import {
   virtioNetHdr,
   virtioNetHdrV1,
 } from '../../../uapi/index.js';
+import {
+  NET_RX_DELIVERED,
+  NET_RX_ERROR,
+  NET_RX_FILTERED,
+  NET_RX_NO_CARRIER,
+  NET_RX_OVERRUN,
+  type NetAttachment,
+  type NetPort,
+  type NetRxVerdict,
+  loopbackBackend,
+} from '../../../lib/net/index.js';
 import type { ExtAck, NlMsgWriter } from '../../../lib/netlink/index.js';
 import { tracepoint } from '../../../lib/trace.js';
 import type { VdpaMgmtDev } from '../vdpa.js';
@@ -49,8 +60,8 @@ export interface VdpaSimNetStats {
   cq: { requests: bigint; successes: bigint; errors: bigint };
 }
 
-/** The per-device state of struct vdpasim_net beside the core. */
-export class VdpaSimNet {
+/** The per-device state of struct vdpasim_net beside the core; also its port on the medium. */
+export class VdpaSimNet implements NetPort {
   /** net->buffer: one frame, PAGE_SIZE bytes. */
   readonly buffer = new Uint8Array(PAGE_SIZE);
   readonly stats: VdpaSimNetStats = {
@@ -63,6 +74,10 @@ export class VdpaSimNet {
 
   constructor(readonly sim: VdpaSim) {}
 
+  get name(): string {
+    return this.sim.vdpa.name;
+  }
+
   /** vdpasim_net_complete(): publish, then notify as vringh decides. */
   private complete(vq: VdpaSimVirtqueue, len: number): void {
     vq.vring.complete(vq.head.head, len);
@@ -71,8 +86,7 @@ export class VdpaSimNet {
 
   /** receive_filter(). `len` is the pull result as the C size_t sees it. */
   private receiveFilter(len: number): boolean {
-    const modern = (this.sim.features & (1n << BigInt(VIRTIO_F_VERSION_1))) !== 0n;
-    const hdrLen = modern ? virtioNetHdrV1.size : virtioNetHdr.size;
+    const hdrLen = this.hdrLen();
     // A negative (error) length is a huge size_t: it passes.
     if (len >= 0 && len < ETH_ALEN + hdrLen) return false;
     const b = this.buffer;
@@ -126,17 +140,64 @@ export class VdpaSimNet {
     }
   }
 
+  /**
+   * The receive half of the loop (receive_filter, then an RX buffer, push, complete): what the
+   * medium calls with a frame. The frame is this device's own buffer when looped back.
+   */
+  receive(buf: Uint8Array, hdrLen: number, len: number): NetRxVerdict {
+    const sim = this.sim;
+    const rxq = sim.vqs[0] as VdpaSimVirtqueue;
+    const rx = this.stats.rx;
+    if (buf !== this.buffer) {
+      // From another NIC: re-headered for this device, within its PAGE_SIZE buffer.
+      if (!sim.running || !rxq.ready) return NET_RX_OVERRUN;
+      const own = this.hdrLen();
+      const n = Math.min(len - hdrLen, PAGE_SIZE - own);
+      this.buffer.fill(0, 0, own);
+      this.buffer.set(buf.subarray(hdrLen, hdrLen + n), own);
+      len = own + n;
+    }
+    if (!this.receiveFilter(len)) {
+      if (tracePacket.active) tracePacket.publish({ dev: sim.vdpa.name, len, verdict: 'dropped' });
+      rx.drops++;
+      return NET_RX_FILTERED;
+    }
+    const rerr = rxq.vring.getdesc(undefined, rxq.inIov, rxq.head);
+    if (rerr <= 0) {
+      if (tracePacket.active) tracePacket.publish({ dev: sim.vdpa.name, len, verdict: 'overrun' });
+      rx.overruns++;
+      return NET_RX_OVERRUN;
+    }
+    const write = rxq.vring.push(rxq.inIov, this.buffer, len < 0 ? PAGE_SIZE : len);
+    if (write <= 0) {
+      if (tracePacket.active) tracePacket.publish({ dev: sim.vdpa.name, len, verdict: 'rx error' });
+      rx.errors++;
+      return NET_RX_ERROR;
+    }
+    if (tracePacket.active) tracePacket.publish({ dev: sim.vdpa.name, len: write, verdict: 'delivered' });
+    rx.pkts++;
+    rx.bytes += BigInt(write);
+    this.complete(rxq, write);
+    return NET_RX_DELIVERED;
+  }
+
+  /** The virtio-net header length the driver negotiated. */
+  private hdrLen(): number {
+    return (this.sim.features & (1n << BigInt(VIRTIO_F_VERSION_1))) !== 0n ? virtioNetHdrV1.size : virtioNetHdr.size;
+  }
+
   /** vdpasim_net_work(). */
   work(): void {
     const sim = this.sim;
     const txq = sim.vqs[1] as VdpaSimVirtqueue;
     const rxq = sim.vqs[0] as VdpaSimVirtqueue;
-    const { rx, tx } = this.stats;
+    const { tx } = this.stats;
     const countDrops = sim.env.profile.vdpaSim.txBudgetCountsDrops;
     if (!sim.running) return;
     if (!(sim.status & VIRTIO_CONFIG_S_DRIVER_OK)) return;
     this.handleCvq();
     if (!txq.ready || !rxq.ready) return;
+    const net = sim.net as NetAttachment;
     let consumed = 0;
     let delivered = 0;
     for (;;) {
@@ -149,30 +210,14 @@ export class VdpaSimNet {
       tx.pkts++;
       const read = txq.vring.pull(txq.outIov, this.buffer, PAGE_SIZE);
       tx.bytes += BigInt(read);
-      if (!this.receiveFilter(read)) {
-        if (tracePacket.active) tracePacket.publish({ dev: sim.vdpa.name, len: read, verdict: 'dropped' });
-        rx.drops++;
-        this.complete(txq, 0);
-        continue;
-      }
-      const rerr = rxq.vring.getdesc(undefined, rxq.inIov, rxq.head);
-      if (rerr <= 0) {
-        if (tracePacket.active) tracePacket.publish({ dev: sim.vdpa.name, len: read, verdict: 'overrun' });
-        rx.overruns++;
-        this.complete(txq, 0);
-        break;
-      }
-      const write = rxq.vring.push(rxq.inIov, this.buffer, read < 0 ? PAGE_SIZE : read);
-      if (write <= 0) {
-        if (tracePacket.active) tracePacket.publish({ dev: sim.vdpa.name, len: read, verdict: 'rx error' });
-        rx.errors++;
-        break;
-      }
-      if (tracePacket.active) tracePacket.publish({ dev: sim.vdpa.name, len: write, verdict: 'delivered' });
-      rx.pkts++;
-      rx.bytes += BigInt(write);
+      const verdict = net.backend.transmit(net.port, this.buffer, this.hdrLen(), read, 0);
+      // A failed RX write leaves the TX buffer uncompleted, as the kernel's loop does.
+      if (verdict === NET_RX_ERROR) break;
+      if (verdict === NET_RX_NO_CARRIER) tx.drops++;
       this.complete(txq, 0);
-      this.complete(rxq, write);
+      // The kernel stops when its own RX ring is full; a peer's full ring does not stop us.
+      if (verdict === NET_RX_OVERRUN && net.backend.loopsBack) break;
+      if (verdict !== NET_RX_DELIVERED) continue;
       delivered++;
       if ((countDrops ? consumed : delivered) > 4) {
         sim.scheduleWork();
@@ -236,8 +281,10 @@ export function vdpasimNetMgmtdev(env: VdpaSimEnv): VdpaMgmtDev {
         };
         const sim = Sim.create(env, attr, config, FEATURES);
         if (typeof sim === 'number') return sim;
-        net = new VdpaSimNet(sim);
-        nets.set(sim.vdpa, net);
+        const n = new VdpaSimNet(sim);
+        net = n;
+        nets.set(sim.vdpa, n);
+        sim.net = { port: n, backend: loopbackBackend };
         // vdpasim_net_setup_config(): MAC and MTU from the command, MTU 1500 by default.
         if (config.mask & MAC) sim.config.set(config.net.mac.subarray(0, ETH_ALEN), 0);
         new DataView(sim.config.buffer).setUint16(MTU_OFF, config.mask & MTU ? config.net.mtu : 1500, true);
@@ -246,6 +293,8 @@ export function vdpasimNetMgmtdev(env: VdpaSimEnv): VdpaMgmtDev {
         return r;
       },
       devDel(_m, vdev) {
+        const sim = vdev.parent as VdpaSim;
+        sim.net?.backend.detach(sim.net.port);
         env.bus.unregisterDevice(vdev);
       },
     },
