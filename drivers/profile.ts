@@ -78,7 +78,7 @@ export interface KernelProfile {
   readonly defaultModules: readonly ModuleName[];
 }
 
-export const MODULE_NAMES = ['vdpa', 'vhost_vdpa', 'vdpa_sim', 'vdpa_sim_net', 'vdpa_sim_blk'] as const;
+export const MODULE_NAMES = ['vdpa', 'vhost_vdpa', 'vdpa_sim', 'vdpa_sim_net', 'vdpa_sim_blk', 'vdpa_sim_netx'] as const;
 export type ModuleName = (typeof MODULE_NAMES)[number];
 
 const bits = (...b: number[]): bigint => b.reduce((m, n) => m | (1n << BigInt(n)), 0n);

@@ -1,6 +1,7 @@
 // The "modules" a simulated host can load, with their dependencies and parameters, as modprobe
 // sees them: vdpa (the bus and its netlink family), vhost_vdpa, vdpa_sim, vdpa_sim_net,
-// vdpa_sim_blk. Loading runs the module's init; unloading its exit.
+// vdpa_sim_blk, and the model's own vdpa_sim_netx (no such kernel module: it provides the
+// vdpasim_netx management device). Loading runs the module's init; unloading its exit.
 
 import { type ModuleName } from '../../drivers/profile.js';
 import { vdpaNlFamily } from '../../drivers/vdpa/vdpa_netlink.js';
@@ -11,6 +12,7 @@ import {
   type VdpaSimParams,
   vdpasimBlkMgmtdev,
   vdpasimNetMgmtdev,
+  vdpasimNetxMgmtdev,
 } from '../../drivers/vdpa/vdpa_sim/index.js';
 import { VhostVdpaDriver } from '../../drivers/vhost/vdpa.js';
 import type { Host } from './host.js';
@@ -75,6 +77,10 @@ export const MODULES: Readonly<Record<ModuleName, ModuleDef>> = {
   vdpa_sim_net: {
     deps: ['vdpa', 'vdpa_sim'],
     init: (host, params) => mgmtdevModule(host, vdpasimNetMgmtdev(simEnv(host, params))),
+  },
+  vdpa_sim_netx: {
+    deps: ['vdpa', 'vdpa_sim'],
+    init: (host, params) => mgmtdevModule(host, vdpasimNetxMgmtdev(simEnv(host, params))),
   },
   vdpa_sim_blk: {
     deps: ['vdpa', 'vdpa_sim'],
