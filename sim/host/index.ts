@@ -3,3 +3,4 @@ export * from './host.js';
 export * from './modules.js';
 export * from './process.js';
 export * from './user_space.js';
+export * from './kvm.js';
