@@ -12,8 +12,10 @@
 // 2-byte header answers ERR (QEMU calls virtio_error() and writes no ack). receiveFilter() drops
 // non-promiscuous frames shorter than ETH_HLEN, or VLAN_ETH_HLEN when tagged (QEMU reads past
 // them). Guest offloads outside `supportedGuestOffloads` never count as negotiated (QEMU strips
-// them earlier, in virtio_net_get_features). Command fields are little-endian (VERSION_1 or a
-// little-endian legacy guest). No announce timer, no NIC_RX_FILTER_CHANGED events.
+// them earlier, in virtio_net_get_features). The VLAN filter follows QEMU 6071d13c6a (2025-08):
+// all-ones at realize, reset only when CTRL_VLAN is (un)negotiated. Command fields are
+// little-endian (VERSION_1 or a little-endian legacy guest). No announce timer, no
+// NIC_RX_FILTER_CHANGED events.
 
 import {
   ETH_ALEN,
@@ -157,8 +159,8 @@ export class VirtioNetState {
     multiOverflow: 0,
     macs: new Uint8Array(MAC_TABLE_ENTRIES * ETH_ALEN),
   };
-  /** VLAN filter, bit vid % 32 of word vid / 32. */
-  readonly vlans = new Uint32Array(MAX_VLAN >> 5);
+  /** VLAN filter, bit vid % 32 of word vid / 32; all-ones at realize. */
+  readonly vlans = new Uint32Array(MAX_VLAN >> 5).fill(0xffffffff);
   readonly maxQueuePairs: number;
   currQueuePairs = 1;
   /** MQ or RSS negotiated. */
@@ -193,8 +195,8 @@ export class VirtioNetState {
   }
 
   /**
-   * virtio_net_reset(). QEMU's virtio_reset() then calls set_features(0), so a whole device
-   * reset is reset() + setFeatures(0n), which leaves the VLAN filter all-ones, not empty.
+   * virtio_net_reset(). QEMU's virtio_reset() then calls set_features(0). The VLAN filter is not
+   * touched: it follows the CTRL_VLAN bit in setFeatures() (QEMU 6071d13c6a, 2025-08).
    */
   reset(): void {
     this.promisc = 1;
@@ -212,19 +214,19 @@ export class VirtioNetState {
     t.uniOverflow = 0;
     t.macs.fill(0);
     this.mac.set(this.confMac);
-    this.vlans.fill(0);
   }
 
   /** virtio_net_set_features(), for the state modelled here. */
   setFeatures(features: bigint): void {
+    // The filter starts over when CTRL_VLAN comes or goes: empty with it (the guest programs
+    // it), all-ones without (every VLAN passes). Unchanged otherwise, so migration keeps it.
+    if (has(this.features ^ features, VIRTIO_NET_F_CTRL_VLAN)) this.vlans.fill(has(features, VIRTIO_NET_F_CTRL_VLAN) ? 0 : 0xffffffff);
     this.features = features;
     this.multiqueue = has(features, VIRTIO_NET_F_RSS) || has(features, VIRTIO_NET_F_MQ);
     const rscExt = has(features, VIRTIO_NET_F_RSC_EXT);
     this.rsc4Enabled = rscExt && has(features, VIRTIO_NET_F_GUEST_TSO4);
     this.rsc6Enabled = rscExt && has(features, VIRTIO_NET_F_GUEST_TSO6);
     if (this.hasVnetHdr) this.currGuestOffloads = this.negotiatedGuestOffloads();
-    // Without CTRL_VLAN the guest cannot program the filter, so every VLAN passes.
-    if (!has(features, VIRTIO_NET_F_CTRL_VLAN)) this.vlans.fill(0xffffffff);
   }
 
   /**

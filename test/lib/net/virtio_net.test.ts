@@ -187,14 +187,14 @@ describe('virtioNetHdrLen (guest_hdr_len)', () => {
 });
 
 describe('realize defaults', () => {
-  it('start promiscuous, other RX modes off, one queue pair, link up, the configured MAC', () => {
+  it('start promiscuous, other RX modes off, one queue pair, link up, the configured MAC, every VLAN passing', () => {
     const s = new VirtioNetState({ mac: CONF_MAC, maxQueuePairs: 4 });
     expect([s.promisc, s.allmulti, s.alluni, s.nomulti, s.nouni, s.nobcast]).toEqual([1, 0, 0, 0, 0, 0]);
     expect(s.currQueuePairs).toBe(1);
     expect(s.status).toBe(VIRTIO_NET_S_LINK_UP);
     expect(s.mac).toEqual(CONF_MAC);
     expect(s.macTable.inUse).toBe(0);
-    expect(s.vlans.every((w) => w === 0)).toBe(true);
+    expect(s.vlans.every((w) => w === 0xffffffff)).toBe(true);
   });
 
   it('copies the configured MAC rather than aliasing it', () => {
@@ -243,11 +243,12 @@ describe('reset (virtio_net_reset)', () => {
     expect(s.mac).toEqual(CONF_MAC);
   });
 
-  it('zeroes the VLAN filter', () => {
-    const s = device();
-    expect(vlanBit(s, 7)).toBe(true);
+  it('leaves the VLAN filter alone (QEMU 6071d13c6a moved its reset to setFeatures)', () => {
+    const s = device({}, BASE_FEATURES | bit(VIRTIO_NET_F_CTRL_VLAN));
+    ctrl(s, vlan(VIRTIO_NET_CTRL_VLAN_ADD, 7));
     s.reset();
-    expect(s.vlans.every((w) => w === 0)).toBe(true);
+    expect(vlanBit(s, 7)).toBe(true);
+    expect(s.vlans.reduce((n, w) => n + (w === 0 ? 0 : 1), 0)).toBe(1);
   });
 
   it('keeps LINK_UP and clears ANNOUNCE', () => {
@@ -271,12 +272,15 @@ describe('reset (virtio_net_reset)', () => {
     expect([s.features, s.multiqueue, s.currGuestOffloads]).toEqual([f, true, bit(VIRTIO_NET_F_GUEST_CSUM)]);
   });
 
-  it('followed by setFeatures(0), as virtio_reset does, leaves every VLAN passing', () => {
+  it('followed by setFeatures(0) and a CTRL_VLAN renegotiation, as virtio_reset and a guest do, starts with an empty VLAN filter', () => {
     const s = device({}, BASE_FEATURES | bit(VIRTIO_NET_F_CTRL_VLAN));
+    ctrl(s, vlan(VIRTIO_NET_CTRL_VLAN_ADD, 7));
     s.reset();
     s.setFeatures(0n);
     expect(s.vlans.every((w) => w === 0xffffffff)).toBe(true);
     expect([s.multiqueue, s.currGuestOffloads]).toEqual([false, 0n]);
+    s.setFeatures(BASE_FEATURES | bit(VIRTIO_NET_F_CTRL_VLAN));
+    expect(s.vlans.every((w) => w === 0)).toBe(true);
   });
 });
 
@@ -288,13 +292,27 @@ describe('setFeatures (virtio_net_set_features)', () => {
     expect(s.vlans.every((w) => w === 0xffffffff)).toBe(true);
   });
 
-  it('with CTRL_VLAN leaves the VLAN filter as it is', () => {
+  it('starts all-ones at realize, so every VLAN passes before features are set', () => {
+    const s = new VirtioNetState({ mac: CONF_MAC, maxQueuePairs: 1 });
+    expect(s.vlans.every((w) => w === 0xffffffff)).toBe(true);
+  });
+
+  it('empties the VLAN filter when CTRL_VLAN is newly negotiated', () => {
+    expect(device({}, BASE_FEATURES | bit(VIRTIO_NET_F_CTRL_VLAN)).vlans.every((w) => w === 0)).toBe(true);
+  });
+
+  it('with CTRL_VLAN unchanged leaves the VLAN filter as it is (a migration restores it first)', () => {
     const s = device({}, BASE_FEATURES | bit(VIRTIO_NET_F_CTRL_VLAN));
-    expect(s.vlans.every((w) => w === 0)).toBe(true);
     ctrl(s, vlan(VIRTIO_NET_CTRL_VLAN_ADD, 100));
-    s.setFeatures(BASE_FEATURES | bit(VIRTIO_NET_F_CTRL_VLAN));
+    s.setFeatures(BASE_FEATURES | bit(VIRTIO_NET_F_CTRL_VLAN) | bit(VIRTIO_NET_F_MQ));
     expect(vlanBit(s, 100)).toBe(true);
     expect(s.vlans.reduce((n, w) => n + (w === 0 ? 0 : 1), 0)).toBe(1);
+  });
+
+  it('fills the VLAN filter when CTRL_VLAN is dropped', () => {
+    const s = device({}, BASE_FEATURES | bit(VIRTIO_NET_F_CTRL_VLAN));
+    s.setFeatures(BASE_FEATURES);
+    expect(s.vlans.every((w) => w === 0xffffffff)).toBe(true);
   });
 
   it('turns multiqueue on with MQ', () => {
