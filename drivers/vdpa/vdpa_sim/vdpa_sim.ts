@@ -140,6 +140,8 @@ export class VdpaSim {
   running = false;
   pendingKick = false;
   generation = 0;
+  /** The ASID each group is bound to (vdpasim keeps it in the vq's vringh->iotlb). */
+  private readonly groupAsid: number[];
   /** The owner mm bound by bind_mm (VA mode). */
   mmBound: AddressSpace | undefined;
   readonly useVa: boolean;
@@ -161,6 +163,7 @@ export class VdpaSim {
     this.vqs = Array.from({ length: attr.nvqs }, (_, i) => new VdpaSimVirtqueue(i));
     this.iommu = [];
     this.iommuPt = [];
+    this.groupAsid = new Array<number>(attr.ngroups).fill(0);
     for (let i = 0; i < attr.nas; i++) {
       const tlb = new VhostIotlb(params.maxIotlbEntries, 0);
       tlb.addRange(0n, U64_MAX, 0n, VHOST_MAP_RW);
@@ -242,6 +245,7 @@ export class VdpaSim {
       this.vqReset(vq);
       vq.setIotlb(this.iommu[0] as VhostIotlb, this.memOf(vq));
     }
+    this.groupAsid.fill(0);
     // 6.1 has no compat_reset: every reset cleans the maps.
     if (flags & VDPA_RESET_F_CLEAN_MAP || !this.env.profile.vdpaSim.compatReset) {
       for (let i = 0; i < this.attr.nas; i++) this.restorePassthrough(i);
@@ -304,6 +308,8 @@ export class VdpaSim {
         if (!(features & (1n << BigInt(VIRTIO_F_ACCESS_PLATFORM)))) return -EINVAL;
         this.features = features & this.attr.supportedFeatures;
         this.attr.setFeatures?.(this, this.features);
+        // A class whose vq groups follow the features (the netx CVQ) keeps each group's ASID.
+        if (this.attr.getVqGroup) for (let g = 0; g < this.attr.ngroups; g++) this.applyGroupAsid(g);
         return 0;
       },
       getDriverFeatures: () => this.features,
@@ -332,6 +338,8 @@ export class VdpaSim {
       },
       setConfig: (offset, buf) => {
         if (offset + buf.length > this.attr.configSize) return;
+        // The class's live state first, so a partial write does not bring back stale bytes.
+        this.attr.getConfig?.(this, this.config);
         this.config.set(buf, offset);
         this.attr.setConfig?.(this, this.config);
       },
@@ -392,12 +400,18 @@ export class VdpaSim {
   }
 
   private setGroupAsid(group: number, asid: number): number {
-    const iommu = this.iommu[asid] as VhostIotlb;
+    this.groupAsid[group] = asid;
+    this.applyGroupAsid(group);
+    return 0;
+  }
+
+  /** Points every vq of `group` at its ASID's IOTLB. */
+  private applyGroupAsid(group: number): void {
+    const iommu = this.iommu[this.groupAsid[group] ?? 0] as VhostIotlb;
     for (let i = 0; i < this.attr.nvqs; i++) {
       const vq = this.vqs[i] as VdpaSimVirtqueue;
       if (this.vqGroup(i) === group) vq.setIotlb(iommu, this.memOf(vq));
     }
-    return 0;
   }
 
   private setMap(asid: number, iotlb: VhostIotlb): number {

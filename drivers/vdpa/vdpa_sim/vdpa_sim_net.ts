@@ -7,8 +7,11 @@
 // failed pull becomes a huge size_t that passes the length check.
 // Profile differences: 6.1 counts only delivered packets toward the 5-per-pass budget, has no
 // statistics and no dev_set_attr; upstream offers VIRTIO_NET_F_STATUS.
-// Deviations: a negative pull reuses the stale buffer bounded by its PAGE_SIZE (the kernel would
-// read past it).
+// Deviations: TX goes through a NetBackend (lib/net): `loopback`, the default, is the kernel's
+// loop; `wire` hands frames to another NIC (a full peer ring drops the frame instead of ending
+// the pass). Within one pass the RX used entry is written before the TX one (the kernel writes
+// TX first; no reader can run in between). A negative pull reuses the stale buffer bounded by
+// its PAGE_SIZE (the kernel would read past it).
 
 import {
   EINVAL,
@@ -52,12 +55,14 @@ const PAGE_SIZE = 4096;
 const tracePacket = tracepoint<{ dev: string; len: number; verdict: 'delivered' | 'dropped' | 'overrun' | 'rx error' }>('vdpa:sim_net:packet');
 const MTU_OFF = virtioNetConfig.offsetOf('mtu');
 const STATUS_OFF = virtioNetConfig.offsetOf('status');
+const bit = (n: number): bigint => 1n << BigInt(n);
+const VERSION_1 = bit(VIRTIO_F_VERSION_1);
 
-/** struct vdpasim_dataq_stats / vdpasim_cq_stats. */
+/** struct vdpasim_dataq_stats / vdpasim_cq_stats (u64 counters, exact here up to 2^53). */
 export interface VdpaSimNetStats {
-  rx: { pkts: bigint; bytes: bigint; errors: bigint; overruns: bigint; drops: bigint };
-  tx: { pkts: bigint; bytes: bigint; errors: bigint; drops: bigint };
-  cq: { requests: bigint; successes: bigint; errors: bigint };
+  rx: { pkts: number; bytes: number; errors: number; overruns: number; drops: number };
+  tx: { pkts: number; bytes: number; errors: number; drops: number };
+  cq: { requests: number; successes: number; errors: number };
 }
 
 /** The per-device state of struct vdpasim_net beside the core; also its port on the medium. */
@@ -65,9 +70,9 @@ export class VdpaSimNet implements NetPort {
   /** net->buffer: one frame, PAGE_SIZE bytes. */
   readonly buffer = new Uint8Array(PAGE_SIZE);
   readonly stats: VdpaSimNetStats = {
-    rx: { pkts: 0n, bytes: 0n, errors: 0n, overruns: 0n, drops: 0n },
-    tx: { pkts: 0n, bytes: 0n, errors: 0n, drops: 0n },
-    cq: { requests: 0n, successes: 0n, errors: 0n },
+    rx: { pkts: 0, bytes: 0, errors: 0, overruns: 0, drops: 0 },
+    tx: { pkts: 0, bytes: 0, errors: 0, drops: 0 },
+    cq: { requests: 0, successes: 0, errors: 0 },
   };
   private readonly ctrl = new Uint8Array(2);
   private readonly ack = new Uint8Array(1);
@@ -176,14 +181,14 @@ export class VdpaSimNet implements NetPort {
     }
     if (tracePacket.active) tracePacket.publish({ dev: sim.vdpa.name, len: write, verdict: 'delivered' });
     rx.pkts++;
-    rx.bytes += BigInt(write);
+    rx.bytes += write;
     this.complete(rxq, write);
     return NET_RX_DELIVERED;
   }
 
   /** The virtio-net header length the driver negotiated. */
   private hdrLen(): number {
-    return (this.sim.features & (1n << BigInt(VIRTIO_F_VERSION_1))) !== 0n ? virtioNetHdrV1.size : virtioNetHdr.size;
+    return (this.sim.features & VERSION_1) !== 0n ? virtioNetHdrV1.size : virtioNetHdr.size;
   }
 
   /** vdpasim_net_work(). */
@@ -209,7 +214,7 @@ export class VdpaSimNet implements NetPort {
       consumed++;
       tx.pkts++;
       const read = txq.vring.pull(txq.outIov, this.buffer, PAGE_SIZE);
-      tx.bytes += BigInt(read);
+      tx.bytes += read;
       const verdict = net.backend.transmit(net.port, this.buffer, this.hdrLen(), read, 0);
       // A failed RX write leaves the TX buffer uncompleted, as the kernel's loop does.
       if (verdict === NET_RX_ERROR) break;
@@ -230,7 +235,7 @@ export class VdpaSimNet implements NetPort {
   getStats(idx: number, msg: NlMsgWriter): number {
     const A = vdpaAttrs(this.sim.env.profile.name);
     const { rx, tx, cq } = this.stats;
-    const table: readonly (readonly [string, bigint])[][] = [
+    const table: readonly (readonly [string, number])[][] = [
       [['rx packets', rx.pkts], ['rx bytes', rx.bytes], ['rx errors', rx.errors], ['rx overruns', rx.overruns], ['rx drops', rx.drops]],
       [['tx packets', tx.pkts], ['tx bytes', tx.bytes], ['tx errors', tx.errors], ['tx drops', tx.drops]],
       [['cvq requests', cq.requests], ['cvq successes', cq.successes], ['cvq errors', cq.errors]],
@@ -239,13 +244,12 @@ export class VdpaSimNet implements NetPort {
     if (!pairs) return -EINVAL;
     for (const [name, value] of pairs) {
       msg.putString(A.VDPA_ATTR_DEV_VENDOR_ATTR_NAME as number, name);
-      msg.putU64(A.VDPA_ATTR_DEV_VENDOR_ATTR_VALUE as number, value);
+      msg.putU64(A.VDPA_ATTR_DEV_VENDOR_ATTR_VALUE as number, BigInt(value));
     }
     return 0;
   }
 }
 
-const bit = (n: number): bigint => 1n << BigInt(n);
 
 /** The vdpasim_net management device and its dev_add/dev_del/dev_set_attr. */
 export function vdpasimNetMgmtdev(env: VdpaSimEnv): VdpaMgmtDev {

@@ -97,24 +97,25 @@ export const VDPASIM_NETX_FEATURES =
 export const VDPASIM_NETX_DEFAULT_FEATURES = VDPASIM_NETX_FEATURES & ~bit(VIRTIO_NET_F_GUEST_ANNOUNCE);
 
 interface RxStats {
-  pkts: bigint;
-  bytes: bigint;
-  errors: bigint;
-  overruns: bigint;
-  drops: bigint;
+  pkts: number;
+  bytes: number;
+  errors: number;
+  overruns: number;
+  drops: number;
 }
 
 interface TxStats {
-  pkts: bigint;
-  bytes: bigint;
-  errors: bigint;
-  drops: bigint;
+  pkts: number;
+  bytes: number;
+  errors: number;
+  drops: number;
 }
 
+/** Per-queue counters (u64 in the vstats reply, exact here up to 2^53). */
 export interface VdpaSimNetxStats {
   rx: RxStats[];
   tx: TxStats[];
-  cq: { requests: bigint; successes: bigint; errors: bigint };
+  cq: { requests: number; successes: number; errors: number };
 }
 
 /** The device state beside the vdpa_sim core; it is also the device's port on its medium. */
@@ -126,6 +127,7 @@ export class VdpaSimNetx implements NetPort {
   private readonly cmd = new Uint8Array(CVQ_CMD_MAX);
   private readonly ack = new Uint8Array(1);
   private nextTx = 0;
+  private hdrLenCache = virtioNetHdrLen(0n);
 
   constructor(
     readonly sim: VdpaSim,
@@ -134,11 +136,11 @@ export class VdpaSimNetx implements NetPort {
     mac: Uint8Array,
   ) {
     this.n = new VirtioNetState({ mac, maxQueuePairs: maxVqp, supportedGuestOffloads: bit(VIRTIO_NET_F_GUEST_CSUM) });
-    const zero = () => ({ pkts: 0n, bytes: 0n, errors: 0n, drops: 0n });
+    const zero = () => ({ pkts: 0, bytes: 0, errors: 0, drops: 0 });
     this.stats = {
-      rx: Array.from({ length: maxVqp }, () => ({ ...zero(), overruns: 0n })),
+      rx: Array.from({ length: maxVqp }, () => ({ ...zero(), overruns: 0 })),
       tx: Array.from({ length: maxVqp }, zero),
-      cq: { requests: 0n, successes: 0n, errors: 0n },
+      cq: { requests: 0, successes: 0, errors: 0 },
     };
   }
 
@@ -174,7 +176,7 @@ export class VdpaSimNetx implements NetPort {
   reset(): void {
     const mac = Uint8Array.from(this.n.mac);
     this.n.reset();
-    this.n.setFeatures(0n);
+    this.featuresSet(0n);
     this.n.mac.set(mac);
   }
 
@@ -193,7 +195,13 @@ export class VdpaSimNetx implements NetPort {
   }
 
   private hdrLen(): number {
-    return virtioNetHdrLen(this.sim.features);
+    return this.hdrLenCache;
+  }
+
+  /** The driver set its features: the header length follows them. */
+  featuresSet(features: bigint): void {
+    this.n.setFeatures(features);
+    this.hdrLenCache = virtioNetHdrLen(features);
   }
 
   private complete(vq: VdpaSimVirtqueue, len: number): void {
@@ -239,7 +247,7 @@ export class VdpaSimNetx implements NetPort {
       return NET_RX_ERROR;
     }
     rx.pkts++;
-    rx.bytes += BigInt(write);
+    rx.bytes += write;
     this.complete(rxq, write);
     return NET_RX_DELIVERED;
   }
@@ -302,7 +310,7 @@ export class VdpaSimNetx implements NetPort {
         continue;
       }
       tx.pkts++;
-      tx.bytes += BigInt(read);
+      tx.bytes += read;
       const verdict = this.linkUp ? net.backend.transmit(net.port, this.buffer, hdrLen, read, q) : NET_RX_NO_CARRIER;
       if (verdict === NET_RX_NO_CARRIER) tx.drops++;
       this.complete(txq, 0);
@@ -328,7 +336,7 @@ export class VdpaSimNetx implements NetPort {
   /** Vendor statistics of vq `idx`: RX of pair idx/2, TX of pair idx/2, or the CVQ. */
   getStats(idx: number, msg: NlMsgWriter): number {
     const A = vdpaAttrs(this.sim.env.profile.name);
-    let pairs: [string, bigint][];
+    let pairs: [string, number][];
     if (idx === this.cvqIndex()) {
       const cq = this.stats.cq;
       pairs = [['cvq requests', cq.requests], ['cvq successes', cq.successes], ['cvq errors', cq.errors]];
@@ -346,7 +354,7 @@ export class VdpaSimNetx implements NetPort {
     }
     for (const [name, value] of pairs) {
       msg.putString(A.VDPA_ATTR_DEV_VENDOR_ATTR_NAME as number, name);
-      msg.putU64(A.VDPA_ATTR_DEV_VENDOR_ATTR_VALUE as number, value);
+      msg.putU64(A.VDPA_ATTR_DEV_VENDOR_ATTR_VALUE as number, BigInt(value));
     }
     return 0;
   }
@@ -391,7 +399,7 @@ export function vdpasimNetxMgmtdev(env: VdpaSimEnv): VdpaMgmtDev {
             configInterrupts: true,
             workFn: () => dev?.work(),
             getVqGroup: (_s, idx) => dev?.vqGroup(idx) ?? 0,
-            setFeatures: (_s, f) => dev?.n.setFeatures(f),
+            setFeatures: (_s, f) => dev?.featuresSet(f),
             reset: () => dev?.reset(),
             getConfig: (_s, cfg) => dev?.fillConfig(cfg),
             setConfig: (_s, cfg) => dev?.configWritten(cfg),
