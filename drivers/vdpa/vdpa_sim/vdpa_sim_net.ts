@@ -44,6 +44,7 @@ import {
 } from '../../../lib/net/index.js';
 import type { ExtAck, NlMsgWriter } from '../../../lib/netlink/index.js';
 import { tracepoint } from '../../../lib/trace.js';
+import type { KernelProfile } from '../../profile.js';
 import type { VdpaMgmtDev } from '../vdpa.js';
 import type { VdpaDevSetConfig } from '../vdpa_ops.js';
 import { type VdpaSim, type VdpaSimDevAttr, type VdpaSimEnv, type VdpaSimVirtqueue, VdpaSim as Sim } from './vdpa_sim.js';
@@ -233,20 +234,46 @@ export class VdpaSimNet implements NetPort {
 
   /** vdpasim_net_get_stats(): name/value pairs of one queue (0 RX, 1 TX, 2 CVQ). */
   getStats(idx: number, msg: NlMsgWriter): number {
-    const A = vdpaAttrs(this.sim.env.profile.name);
     const { rx, tx, cq } = this.stats;
-    const table: readonly (readonly [string, number])[][] = [
-      [['rx packets', rx.pkts], ['rx bytes', rx.bytes], ['rx errors', rx.errors], ['rx overruns', rx.overruns], ['rx drops', rx.drops]],
-      [['tx packets', tx.pkts], ['tx bytes', tx.bytes], ['tx errors', tx.errors], ['tx drops', tx.drops]],
-      [['cvq requests', cq.requests], ['cvq successes', cq.successes], ['cvq errors', cq.errors]],
-    ];
-    const pairs = table[idx];
+    const pairs = idx === 0 ? rxStatPairs(rx) : idx === 1 ? txStatPairs(tx) : idx === 2 ? cvqStatPairs(cq) : undefined;
     if (!pairs) return -EINVAL;
-    for (const [name, value] of pairs) {
-      msg.putString(A.VDPA_ATTR_DEV_VENDOR_ATTR_NAME as number, name);
-      msg.putU64(A.VDPA_ATTR_DEV_VENDOR_ATTR_VALUE as number, BigInt(value));
-    }
+    putVendorStats(msg, this.sim.env.profile.name, pairs);
     return 0;
+  }
+}
+
+type StatPairs = readonly (readonly [string, number])[];
+
+/** The vstats names vdpa_sim_net gives a data RX queue. */
+export const rxStatPairs = (rx: VdpaSimNetStats['rx']): StatPairs => [
+  ['rx packets', rx.pkts],
+  ['rx bytes', rx.bytes],
+  ['rx errors', rx.errors],
+  ['rx overruns', rx.overruns],
+  ['rx drops', rx.drops],
+];
+
+/** ...a data TX queue. */
+export const txStatPairs = (tx: VdpaSimNetStats['tx']): StatPairs => [
+  ['tx packets', tx.pkts],
+  ['tx bytes', tx.bytes],
+  ['tx errors', tx.errors],
+  ['tx drops', tx.drops],
+];
+
+/** ...the CVQ. */
+export const cvqStatPairs = (cq: VdpaSimNetStats['cq']): StatPairs => [
+  ['cvq requests', cq.requests],
+  ['cvq successes', cq.successes],
+  ['cvq errors', cq.errors],
+];
+
+/** The VDPA_ATTR_DEV_VENDOR_ATTR_NAME/VALUE pairs of a vstats reply. */
+export function putVendorStats(msg: NlMsgWriter, profile: KernelProfile['name'], pairs: StatPairs): void {
+  const A = vdpaAttrs(profile);
+  for (const [name, value] of pairs) {
+    msg.putString(A.VDPA_ATTR_DEV_VENDOR_ATTR_NAME as number, name);
+    msg.putU64(A.VDPA_ATTR_DEV_VENDOR_ATTR_VALUE as number, BigInt(value));
   }
 }
 

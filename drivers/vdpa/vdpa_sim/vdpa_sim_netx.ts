@@ -55,6 +55,7 @@ import type { ExtAck, NlMsgWriter } from '../../../lib/netlink/index.js';
 import type { VdpaMgmtDev } from '../vdpa.js';
 import type { VdpaDevSetConfig } from '../vdpa_ops.js';
 import { VDPASIM_FEATURES, type VdpaSim, type VdpaSimEnv, type VdpaSimVirtqueue, VdpaSim as Sim } from './vdpa_sim.js';
+import { cvqStatPairs, putVendorStats, rxStatPairs, txStatPairs } from './vdpa_sim_net.js';
 
 export const VDPASIM_NETX_MAX_VQP = 16;
 export const VDPASIM_NETX_MAX_MTU = 9000;
@@ -335,27 +336,17 @@ export class VdpaSimNetx implements NetPort {
 
   /** Vendor statistics of vq `idx`: RX of pair idx/2, TX of pair idx/2, or the CVQ. */
   getStats(idx: number, msg: NlMsgWriter): number {
-    const A = vdpaAttrs(this.sim.env.profile.name);
-    let pairs: [string, number][];
-    if (idx === this.cvqIndex()) {
-      const cq = this.stats.cq;
-      pairs = [['cvq requests', cq.requests], ['cvq successes', cq.successes], ['cvq errors', cq.errors]];
-    } else if (idx < 2 * this.maxVqp) {
-      const q = idx >> 1;
-      if (idx % 2 === 0) {
-        const rx = this.stats.rx[q] as RxStats;
-        pairs = [['rx packets', rx.pkts], ['rx bytes', rx.bytes], ['rx errors', rx.errors], ['rx overruns', rx.overruns], ['rx drops', rx.drops]];
-      } else {
-        const tx = this.stats.tx[q] as TxStats;
-        pairs = [['tx packets', tx.pkts], ['tx bytes', tx.bytes], ['tx errors', tx.errors], ['tx drops', tx.drops]];
-      }
-    } else {
-      return -EINVAL;
-    }
-    for (const [name, value] of pairs) {
-      msg.putString(A.VDPA_ATTR_DEV_VENDOR_ATTR_NAME as number, name);
-      msg.putU64(A.VDPA_ATTR_DEV_VENDOR_ATTR_VALUE as number, BigInt(value));
-    }
+    const q = idx >> 1;
+    const pairs =
+      idx === this.cvqIndex()
+        ? cvqStatPairs(this.stats.cq)
+        : idx >= 2 * this.maxVqp
+          ? undefined
+          : idx % 2 === 0
+            ? rxStatPairs(this.stats.rx[q] as RxStats)
+            : txStatPairs(this.stats.tx[q] as TxStats);
+    if (!pairs) return -EINVAL;
+    putVendorStats(msg, this.sim.env.profile.name, pairs);
     return 0;
   }
 }
