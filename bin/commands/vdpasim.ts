@@ -2,16 +2,20 @@
 
 import type { CommandIo } from './io.js';
 import { processIo, UsageError } from './io.js';
+import { DEMO_USAGE, demoCommand } from './demo.js';
 import { REPLAY_USAGE, replayCommand } from './replay.js';
 import { UAPI_USAGE, uapiCommand } from './uapi.js';
 
 export const VDPASIM_USAGE = `Usage: vdpasim COMMAND [ARGS]
 
 Commands:
+  demo [--device D] [--json]     the main scenario: guests, traffic, a MAC change through the CVQ
   uapi [summary] [--profile P]   what the modelled uAPI holds, per profile
   uapi header [--profile P]      the modelled uAPI as one C header
   replay FILE [--profile P]      replay a kernel transcript (kref-v2) against the model
   help                           this text
+
+${DEMO_USAGE}
 
 ${UAPI_USAGE}
 
@@ -21,6 +25,7 @@ ${REPLAY_USAGE}
 type Command = (args: string[], io: CommandIo) => number | Promise<number>;
 
 const COMMANDS: Record<string, Command> = {
+  demo: demoCommand,
   uapi: uapiCommand,
   replay: replayCommand,
 };
