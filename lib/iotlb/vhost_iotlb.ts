@@ -38,6 +38,16 @@ export interface VhostIotlbMap {
   readonly gen: number;
 }
 
+/** A whole map as numbers (mapAt()). */
+export interface IotlbMapRange {
+  start: number;
+  /** Clamped below 2^53. */
+  last: number;
+  /** Translated address of `start` (exact below 2^53, as translate() computes it). */
+  addr: number;
+  perm: number;
+}
+
 /** Result of one translate() step. */
 export interface IotlbXlate {
   /** Translated address of the first byte. */
@@ -570,6 +580,26 @@ export class VhostIotlb {
   }
 
   /**
+   * The map holding `iova` (an exact integer below 2^53) while no two maps overlap: true with
+   * `out` filled, false when none holds it or some maps overlap. Every translate() of bytes inside
+   * that map then uses it, until `generation` changes: callers may cache it that long.
+   */
+  mapAt(iova: number, out: IotlbMapRange): boolean {
+    if (this.overlapPairs !== 0) return false;
+    const n = this.predecessor(Math.floor(iova / TWO32), iova >>> 0);
+    if (n === NIL) return false;
+    const cb = n * COLD;
+    // Rounded above 2^53, but then above iova too: the comparison stays exact.
+    const last = (this.cold[cb + L_HI] as number) * TWO32 + (this.cold[cb + L_LO] as number);
+    if (last < iova) return false;
+    out.start = this.sD[n] as number;
+    out.last = last < 2 ** 53 ? last : 2 ** 53 - 1;
+    out.addr = this.aD[n] as number;
+    out.perm = this.cold[cb + PERM] as number;
+    return true;
+  }
+
+  /**
    * One step of iotlb_translate(): maps the first bytes of [iova, iova + len) (iova as two
    * 32-bit words, 0 < len <= 2^32). Returns 0 and fills `out`, -EINVAL when no map covers iova,
    * or -EPERM when the map lacks `perm`.
@@ -637,6 +667,6 @@ export class VhostIotlb {
     const avail = ((cold[cb + L_HI] as number) - iovaHi) * TWO32 + ((cold[cb + L_LO] as number) - iovaLo) + 1;
     out.len = avail < len ? avail : len;
     out.addr = (this.aD[n] as number) + ((iovaHi - (hot[hb + S_HI] as number)) * TWO32 + (iovaLo - (hot[hb + S_LO] as number)));
-    return 0
+    return 0;
   }
 }

@@ -34,7 +34,11 @@ export interface Span {
  * process's user addresses (VA mode).
  */
 export interface MemorySpace {
-  /** Resolves `addr` to at most `len` contiguous backing bytes; false on a fault. */
+  /**
+   * Resolves `addr` to at most `len` contiguous backing bytes; false on a fault. Until
+   * `generation` changes, any part of a span that resolved resolves (with the same `write`) to
+   * the matching part of it: caches of spans rely on this.
+   */
   span(addr: number, len: number, write: boolean, out: Span): boolean;
   /** Bumped whenever a span that resolved could resolve differently (unmap, protect, release). */
   readonly generation: number;

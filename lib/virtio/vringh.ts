@@ -15,7 +15,7 @@
 // (the model is single-threaded).
 
 import { EFAULT, EINVAL, ELOOP, ENOBUFS, EPROTO, VIRTIO_RING_F_EVENT_IDX, VRING_AVAIL_F_NO_INTERRUPT, VRING_DESC_F_INDIRECT, VRING_DESC_F_NEXT, VRING_DESC_F_WRITE, VRING_USED_F_NO_NOTIFY, vring_need_event } from '../../uapi/index.js';
-import { VHOST_MAP_RO, VHOST_MAP_WO, type VhostIotlb } from '../iotlb/index.js';
+import { type IotlbMapRange, VHOST_MAP_RO, VHOST_MAP_WO, type VhostIotlb } from '../iotlb/index.js';
 import { type MemorySpace, newSpan } from '../mm/index.js';
 
 const TWO32 = 4294967296;
@@ -84,12 +84,14 @@ export class VringhKiov {
 
   /** Moves the cursor `n` bytes within the current segment (vringh_iov_xfer's bookkeeping). */
   advance(n: number): void {
-    const k = this.i;
     // A whole element in one go: nothing to adjust and restore.
-    if (this.consumed === 0 && n === this.len[k]) {
-      this.i++;
-      return;
-    }
+    if (this.consumed === 0 && n === this.len[this.i]) this.i++;
+    else this.advancePart(n);
+  }
+
+  /** advance() within an element, apart so that advance() stays small enough to inline. */
+  private advancePart(n: number): void {
+    const k = this.i;
     this.consumed += n;
     this.len[k] = (this.len[k] as number) - n;
     addTo(this, k, n);
@@ -103,15 +105,96 @@ export class VringhKiov {
   }
 }
 
-/** Below this many bytes a loop beats creating a subarray view for TypedArray.set(). */
-const SMALL_COPY = 64;
+/** Whole-buffer views of one ArrayBuffer (views, not access: translation decides that). */
+interface BufferViews {
+  bytes: Uint8Array;
+  words: Int32Array<ArrayBufferLike>;
+  quads: BigInt64Array<ArrayBufferLike>;
+}
 
-function copyBytes(dst: Uint8Array, dstOff: number, src: Uint8Array, srcOff: number, n: number): void {
-  if (n < SMALL_COPY) {
-    for (let j = 0; j < n; j++) dst[dstOff + j] = src[srcOff + j] as number;
-  } else {
-    dst.set(src.subarray(srcOff, srcOff + n), dstOff);
+const bufferViews = new WeakMap<ArrayBufferLike, BufferViews>();
+
+/** The views of `ab`, made once per buffer. */
+function viewsOf(ab: ArrayBufferLike): BufferViews {
+  let v = bufferViews.get(ab);
+  if (!v) {
+    v = {
+      bytes: new Uint8Array(ab),
+      words: new Int32Array(ab, 0, ab.byteLength >>> 2),
+      quads: new BigInt64Array(ab, 0, ab.byteLength >>> 3),
+    };
+    bufferViews.set(ab, v);
   }
+  return v;
+}
+
+const EMPTY = viewsOf(new ArrayBuffer(0));
+
+/**
+ * memcpy() of n bytes between buffers at absolute byte offsets, allocating nothing for the
+ * small copies a packet datapath makes. The usual case, 8-byte aligned, is kept small so that it
+ * inlines; BigInt64Array elements copy bit-exactly and, in optimised code, without making
+ * BigInts. Eight a turn: the loop costs as much as the copying.
+ */
+function copyAbs(dst: BufferViews, d: number, src: BufferViews, s: number, n: number): void {
+  if (((d | s) & 7) !== 0 || n > 512 || dst === src) {
+    copyAbsOther(dst, d, src, s, n);
+    return;
+  }
+  const dQ = dst.quads;
+  const sQ = src.quads;
+  let dq = d / 8;
+  let sq = s / 8;
+  let j = 0;
+  for (; j + 64 <= n; j += 64, dq += 8, sq += 8) {
+    dQ[dq] = sQ[sq] as bigint;
+    dQ[dq + 1] = sQ[sq + 1] as bigint;
+    dQ[dq + 2] = sQ[sq + 2] as bigint;
+    dQ[dq + 3] = sQ[sq + 3] as bigint;
+    dQ[dq + 4] = sQ[sq + 4] as bigint;
+    dQ[dq + 5] = sQ[sq + 5] as bigint;
+    dQ[dq + 6] = sQ[sq + 6] as bigint;
+    dQ[dq + 7] = sQ[sq + 7] as bigint;
+  }
+  for (; j + 8 <= n; j += 8) dQ[dq++] = sQ[sq++] as bigint;
+  for (; j < n; j++) dst.bytes[d + j] = src.bytes[s + j] as number;
+}
+
+/** copyAbs() of the rest: within one buffer (a memmove), 4-byte aligned, unaligned, or long. */
+function copyAbsOther(dst: BufferViews, d: number, src: BufferViews, s: number, n: number): void {
+  const dB = dst.bytes;
+  const sB = src.bytes;
+  if (dst === src) {
+    dB.copyWithin(d, s, s + n);
+  } else if (((d | s) & 3) === 0 && n <= 256) {
+    const dW = dst.words;
+    const sW = src.words;
+    let dw = d / 4;
+    let sw = s / 4;
+    let j = 0;
+    for (; j + 32 <= n; j += 32, dw += 8, sw += 8) {
+      dW[dw] = sW[sw] as number;
+      dW[dw + 1] = sW[sw + 1] as number;
+      dW[dw + 2] = sW[sw + 2] as number;
+      dW[dw + 3] = sW[sw + 3] as number;
+      dW[dw + 4] = sW[sw + 4] as number;
+      dW[dw + 5] = sW[sw + 5] as number;
+      dW[dw + 6] = sW[sw + 6] as number;
+      dW[dw + 7] = sW[sw + 7] as number;
+    }
+    for (; j + 4 <= n; j += 4) dW[dw++] = sW[sw++] as number;
+    for (; j < n; j++) dB[d + j] = sB[s + j] as number;
+  } else if (n <= 32) {
+    for (let j = 0; j < n; j++) dB[d + j] = sB[s + j] as number;
+  } else {
+    // Here one allocation costs less than an element loop.
+    dB.set(sB.subarray(s, s + n), d);
+  }
+}
+
+/** memcpy() between byte arrays, for the paths that do not run per packet. */
+function copyBytes(dst: Uint8Array, dstOff: number, src: Uint8Array, srcOff: number, n: number): void {
+  copyAbs(viewsOf(dst.buffer), dst.byteOffset + dstOff, viewsOf(src.buffer), src.byteOffset + srcOff, n);
 }
 
 /** iov[k].base += delta, with 64-bit wrap. */
@@ -158,9 +241,10 @@ export class Vringh {
   private rHi = 0;
   private rLo = 0;
 
-  // Ring translation cache: each ring part's bytes when one IOTLB map and one memory span cover
-  // it whole with the permissions its accesses need. Exact: it is rebuilt whenever the IOTLB or
-  // the memory space changes (their generations), and the slow path decides everything else.
+  // Translation caches, exact because they are dropped whenever the IOTLB or the memory space
+  // changes (their generations; caches() checks at every entry point) and hold only what the
+  // slow path would answer. The ring cache: each ring part's bytes when one IOTLB map and one
+  // memory span cover it whole with the permissions its accesses need.
   private cacheIotlb: VhostIotlb | undefined;
   private cacheMem: MemorySpace | undefined;
   private cacheIotlbGen = -1;
@@ -171,6 +255,24 @@ export class Vringh {
   private availO = 0;
   private usedV: DataView | undefined;
   private usedO = 0;
+  // Buffer windows: the IOVAs [start, end) (below 2^53) that one IOTLB map translates into one
+  // memory span, readable (RO) or writable (WO). The byte at iova is buf[iova + delta], that is
+  // bytes[iova + base] of the views V. An access inside one needs no IOTLB lookup. Empty when
+  // end is 0.
+  private rdStart = 0;
+  private rdEnd = 0;
+  private rdBuf: Uint8Array = EMPTY.bytes;
+  private rdDelta = 0;
+  private rdV = EMPTY;
+  private rdBase = 0;
+  private wrStart = 0;
+  private wrEnd = 0;
+  private wrBuf: Uint8Array = EMPTY.bytes;
+  private wrDelta = 0;
+  private wrV = EMPTY;
+  private wrBase = 0;
+  private readonly map: IotlbMapRange = { start: 0, last: 0, addr: 0, perm: 0 };
+  private readonly winSpan = newSpan();
 
   /**
    * vringh_init_iotlb() / vringh_init_iotlb_va(): 0, or -EINVAL unless num is a non-zero power
@@ -213,13 +315,17 @@ export class Vringh {
     return true;
   }
 
-  /** Brings the ring translation cache up to date. */
-  private rings(): void {
+  /** Brings the translation caches up to date: every entry point calls it before translating. */
+  private caches(): void {
     const iotlb = this.iotlb as VhostIotlb;
     const mem = this.mem as MemorySpace;
-    if (this.cacheIotlb === iotlb && this.cacheMem === mem && iotlb.generation === this.cacheIotlbGen && mem.generation === this.cacheMemGen) {
-      return;
+    if (this.cacheIotlb !== iotlb || this.cacheMem !== mem || iotlb.generation !== this.cacheIotlbGen || mem.generation !== this.cacheMemGen) {
+      this.refresh(iotlb, mem);
     }
+  }
+
+  private refresh(iotlb: VhostIotlb, mem: MemorySpace): void {
+    this.rdEnd = this.wrEnd = 0;
     const num = this.num;
     this.descV = this.whole(this.descHi, this.descLo, 16 * num, VHOST_MAP_RO, false) ? this.rV : undefined;
     this.descO = this.rO;
@@ -302,7 +408,22 @@ export class Vringh {
    * 16 segments is translated before any of it is copied.
    */
   private copyIotlb(hi: number, lo: number, buf: Uint8Array, bufOff: number, len: number, write: boolean): number {
-    // One map, one contiguous span: the usual case, copied without the segment batch.
+    // Inside a window (hi below 2^21: iova is below 2^53): straight between the buffers. Kept
+    // small so that it inlines; the rest is copyTranslated().
+    if (hi < 0x200000) {
+      const iova = hi * TWO32 + lo;
+      if (write ? iova >= this.wrStart && iova + len <= this.wrEnd : iova >= this.rdStart && iova + len <= this.rdEnd) {
+        if (buf !== this.ioBuf) this.setIo(buf);
+        if (write) copyAbs(this.wrV, iova + this.wrBase, this.ioV, this.ioBase + bufOff, len);
+        else copyAbs(this.ioV, this.ioBase + bufOff, this.rdV, iova + this.rdBase, len);
+        return len;
+      }
+    }
+    return this.copyTranslated(hi, lo, buf, bufOff, len, write);
+  }
+
+  private copyTranslated(hi: number, lo: number, buf: Uint8Array, bufOff: number, len: number, write: boolean): number {
+    // One map, one contiguous span: copied without the segment batch.
     this.at(hi, lo, 0);
     const d = this.direct(len, write ? VHOST_MAP_WO : VHOST_MAP_RO, write);
     if (d === 1) {
@@ -341,11 +462,68 @@ export class Vringh {
    * or -errno from the translation.
    */
   private direct(len: number, perm: number, write: boolean): number {
+    // Only plain reads (RO) and writes (WO) use the windows; rHi below 2^21 means iova < 2^53.
+    const windowed = perm === (write ? VHOST_MAP_WO : VHOST_MAP_RO) && this.rHi < 0x200000;
+    const iova = this.rHi * TWO32 + this.rLo;
+    if (windowed) {
+      if (write ? iova >= this.wrStart && iova + len <= this.wrEnd : iova >= this.rdStart && iova + len <= this.rdEnd) {
+        const sp = this.span;
+        sp.buf = write ? this.wrBuf : this.rdBuf;
+        sp.off = iova + (write ? this.wrDelta : this.rdDelta);
+        sp.len = len;
+        return 1;
+      }
+    }
     const r = (this.iotlb as VhostIotlb).translate(this.rHi, this.rLo, len, perm, this.xlate);
     if (r < 0) return r;
     if (this.xlate.len < len) return 0;
     if (!(this.mem as MemorySpace).span(this.xlate.addr, len, write, this.span)) return -EFAULT;
-    return this.span.len === len ? 1 : 0;
+    if (this.span.len !== len) return 0;
+    if (windowed) this.learn(iova, len, write);
+    return 1;
+  }
+
+  /**
+   * Sets the read or write window after [iova, iova + len) resolved to one span: the whole map
+   * if one span backs it from its start past the access, else the map from iova on.
+   */
+  private learn(iova: number, len: number, write: boolean): void {
+    const m = this.map;
+    if (!(this.iotlb as VhostIotlb).mapAt(iova, m)) return;
+    const mem = this.mem as MemorySpace;
+    const sp = this.winSpan;
+    let start = m.start;
+    if (!mem.span(m.addr, m.last - m.start + 1, write, sp) || start + sp.len < iova + len) {
+      start = iova;
+      if (!mem.span(m.addr + (iova - m.start), m.last - iova + 1, write, sp)) return;
+    }
+    if (write) {
+      this.wrStart = start;
+      this.wrEnd = start + sp.len;
+      this.wrBuf = sp.buf;
+      this.wrDelta = sp.off - start;
+      this.wrV = viewsOf(sp.buf.buffer);
+      this.wrBase = this.wrDelta + sp.buf.byteOffset;
+    } else {
+      this.rdStart = start;
+      this.rdEnd = start + sp.len;
+      this.rdBuf = sp.buf;
+      this.rdDelta = sp.off - start;
+      this.rdV = viewsOf(sp.buf.buffer);
+      this.rdBase = this.rdDelta + sp.buf.byteOffset;
+    }
+  }
+
+  // The caller's buffer of the last window copy, its views and its offset in them (reading
+  // .buffer and .byteOffset costs more than a small copy).
+  private ioBuf: Uint8Array | undefined;
+  private ioV = EMPTY;
+  private ioBase = 0;
+
+  private setIo(buf: Uint8Array): void {
+    this.ioBuf = buf;
+    this.ioV = viewsOf(buf.buffer);
+    this.ioBase = buf.byteOffset;
   }
 
   /**
@@ -387,7 +565,7 @@ export class Vringh {
 
   /** __vringh_get_head(): the head, num when empty, or -errno. */
   private getHead(): number {
-    this.rings();
+    this.caches();
     const av = this.availV;
     if (av) {
       const idx = av.getUint16(this.availO + 2, true);
@@ -418,6 +596,21 @@ export class Vringh {
     if (h < 0) return h;
     if (h === this.num) return 0;
     out.head = h;
+    // A lone descriptor in the cached table (the datapath's usual chain): walk()'s first step,
+    // whose checks all pass then.
+    const dv = this.descV;
+    if (dv !== undefined && (riov || wiov)) {
+      const at = this.descO + 16 * h;
+      const flags = dv.getUint16(at + 12, true);
+      if (!(flags & (VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT))) {
+        riov?.reset();
+        wiov?.reset();
+        const iov = flags & VRING_DESC_F_WRITE ? wiov : riov;
+        if (!iov) return -EPROTO;
+        iov.push(dv.getUint32(at + 4, true), dv.getUint32(at, true), dv.getUint32(at + 8, true));
+        return 1;
+      }
+    }
     const err = this.walk(h, riov, wiov);
     return err ? err : 1;
   }
@@ -515,27 +708,34 @@ export class Vringh {
 
   /** vringh_iov_pull_iotlb(): copies up to `len` bytes from the readable segments into `dst`. */
   pull(riov: VringhKiov, dst: Uint8Array, len = dst.length): number {
+    this.caches();
     return this.xfer(riov, dst, Math.min(len, dst.length), false);
   }
 
   /** vringh_iov_push_iotlb(): copies up to `len` bytes of `src` into the writable segments. */
   push(wiov: VringhKiov, src: Uint8Array, len = src.length): number {
+    this.caches();
     return this.xfer(wiov, src, Math.min(len, src.length), true);
   }
 
   /** vringh_complete_iotlb(): publishes one used element; 0 or -errno. */
   complete(head: number, len: number): number {
-    const usedIdx = (this.lastUsedIdx + this.completed) & 0xffff;
-    const off = usedIdx % this.num;
-    this.rings();
+    this.caches();
     const uv = this.usedV;
-    if (uv) {
-      uv.setUint32(this.usedO + 4 + 8 * off, head, true);
-      uv.setUint32(this.usedO + 8 + 8 * off, len >>> 0, true);
-      uv.setUint16(this.usedO + 2, (usedIdx + 1) & 0xffff, true);
-      this.completed++;
-      return 0;
-    }
+    if (uv === undefined) return this.completeTranslated(head, len);
+    const usedIdx = (this.lastUsedIdx + this.completed) & 0xffff;
+    const off = usedIdx & (this.num - 1);
+    uv.setUint32(this.usedO + 4 + 8 * off, head, true);
+    uv.setUint32(this.usedO + 8 + 8 * off, len >>> 0, true);
+    uv.setUint16(this.usedO + 2, (usedIdx + 1) & 0xffff, true);
+    this.completed++;
+    return 0;
+  }
+
+  /** complete() when the used ring is not one cached span. */
+  private completeTranslated(head: number, len: number): number {
+    const usedIdx = (this.lastUsedIdx + this.completed) & 0xffff;
+    const off = usedIdx & (this.num - 1);
     this.at(this.usedHi, this.usedLo, 4 + 8 * off);
     const fast = this.direct(8, VHOST_MAP_WO, true);
     if (fast === 1) {
@@ -555,7 +755,7 @@ export class Vringh {
 
   /** vringh_need_notify_iotlb(): 1 to notify, 0 not to, or -errno. */
   needNotify(): number {
-    this.rings();
+    this.caches();
     if (this.availV) {
       if (!this.eventIndices) return this.availV.getUint16(this.availO, true) & VRING_AVAIL_F_NO_INTERRUPT ? 0 : 1;
       this.u16Value = this.availV.getUint16(this.availO + 4 + 2 * this.num, true);
@@ -584,6 +784,7 @@ export class Vringh {
 
   /** vringh_notify_enable_iotlb(): false if more buffers arrived meanwhile. */
   notifyEnable(): boolean {
+    this.caches();
     const err = this.eventIndices
       ? this.putu16(this.usedHi, this.usedLo, 4 + 8 * this.num, this.lastAvailIdx)
       : this.putu16(this.usedHi, this.usedLo, 0, 0);
@@ -594,6 +795,7 @@ export class Vringh {
 
   /** vringh_notify_disable_iotlb(). */
   notifyDisable(): void {
+    this.caches();
     if (!this.eventIndices) this.putu16(this.usedHi, this.usedLo, 0, VRING_USED_F_NO_NOTIFY);
   }
 }
