@@ -1,15 +1,18 @@
 // `vdpasim demo [--device D] [--profile P] [--json]`: the main scenario (npm start).
 
 import { parseArgs } from 'node:util';
-import { DEMO_NET_DEVICES, type DemoNetDevice, renderDemo, runDemo } from '../../sim/scenarios/index.js';
+import { DEMO_NET_DEVICES, type DemoNetDevice, renderBlkDemo, renderDemo, runBlkDemo, runDemo } from '../../sim/scenarios/index.js';
 import { type CommandIo, UsageError } from './io.js';
 import { profileOf } from './uapi.js';
+
+const DEMO_DEVICES = [...DEMO_NET_DEVICES, 'vdpasim_blk'];
 
 export const DEMO_USAGE = `Usage: vdpasim demo [--device D] [--profile P] [--json]
   Boots a simulated host, adds three vDPA net devices with the vdpa tool, starts a VMM and a
   guest on each, pings across a wire, sends loopback traffic, changes a MAC through the
-  control virtqueue and shows the filter follow.
-  --device D    management device: ${DEMO_NET_DEVICES.join(', ')} (default ${DEMO_NET_DEVICES[0]})
+  control virtqueue and shows the filter follow. Over vdpasim_blk: one guest disk, written,
+  read back, flushed, zeroed and discarded.
+  --device D    management device: ${DEMO_DEVICES.join(', ')} (default ${DEMO_DEVICES[0]})
   --profile P   kernel profile (default upstream)
   --json        the same facts as one JSON object`;
 
@@ -25,9 +28,14 @@ export function demoCommand(args: string[], io: CommandIo): number {
     return 0;
   }
   if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
-  const device = values.device ?? DEMO_NET_DEVICES[0];
-  if (!(DEMO_NET_DEVICES as readonly string[]).includes(device)) throw new UsageError(`unknown device '${device}' (one of ${DEMO_NET_DEVICES.join(', ')})`);
+  const device = values.device ?? 'vdpasim_netx';
+  if (!DEMO_DEVICES.includes(device)) throw new UsageError(`unknown device '${device}' (one of ${DEMO_DEVICES.join(', ')})`);
   const profile = profileOf(values.profile ?? 'upstream');
+  if (device === 'vdpasim_blk') {
+    const blk = runBlkDemo({ profile });
+    io.out(values.json ? `${JSON.stringify(blk, null, 2)}\n` : renderBlkDemo(blk));
+    return blk.summary.every((s) => s.ok) ? 0 : 1;
+  }
   const report = runDemo({ device: device as DemoNetDevice, profile });
   io.out(values.json ? `${JSON.stringify(report, null, 2)}\n` : renderDemo(report));
   return report.summary.every((s) => s.ok) ? 0 : 1;

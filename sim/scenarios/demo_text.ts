@@ -1,6 +1,7 @@
 // The demo's report as plain text: what an operator typed and saw, the device shape, the
 // traffic, the MAC change, per-queue statistics, and a summary table.
 
+import type { BlkDemoReport } from './blk_demo.js';
 import type { DemoReport } from './demo.js';
 
 function table(rows: readonly (readonly string[])[]): string {
@@ -61,6 +62,25 @@ export function renderDemo(r: DemoReport): string {
 
   section('summary');
   out.push(table([['check', 'result', 'detail'], ...r.summary.map((s) => [s.check, s.ok ? 'ok' : 'FAILED', s.detail])]));
+  out.push('', `done in ${r.elapsedMs} ms`);
+  return `${out.join('\n')}\n`;
+}
+
+/** The block demo's report as plain text. */
+export function renderBlkDemo(r: BlkDemoReport): string {
+  const out: string[] = [`vdpa-model demo: ${r.device} on a simulated ${r.profile} host`, '', '== operator'];
+  for (const c of r.commands) {
+    out.push(`# ${c.line}`);
+    if (c.output.trim()) out.push(indent(c.output));
+  }
+  const s = r.shape;
+  out.push('', '== device shape (vhost-vdpa ioctls from the VMM)', `${s.name}: ${s.vqs} vqs, ${s.groups} groups, ${s.addressSpaces} address spaces`);
+  out.push(indent(table([['vq', 'role', 'group'], ...s.vq.map((q) => [String(q.vq), q.role, String(q.group)])])));
+  out.push('', '== guest disk', `vda: ${r.disk.sectors} sectors, serial '${r.disk.id}', negotiated features ${r.disk.features}`);
+  out.push('', '== I/O through virtio-blk, the VMM and /dev/vhost-vdpa-0');
+  out.push(table([['operation', 'result', 'detail'], ...r.io.map((i) => [i.op, i.ok ? 'ok' : 'FAILED', i.detail])]));
+  out.push('', '== summary');
+  out.push(table([['check', 'result', 'detail'], ...r.summary.map((c) => [c.check, c.ok ? 'ok' : 'FAILED', c.detail])]));
   out.push('', `done in ${r.elapsedMs} ms`);
   return `${out.join('\n')}\n`;
 }
