@@ -45,7 +45,7 @@ import {
 import type { ExtAck, NlMsgWriter } from '../../../lib/netlink/index.js';
 import { tracepoint } from '../../../lib/trace.js';
 import type { KernelProfile } from '../../profile.js';
-import type { VdpaMgmtDev } from '../vdpa.js';
+import type { VdpaDevice, VdpaMgmtDev } from '../vdpa.js';
 import type { VdpaDevSetConfig } from '../vdpa_ops.js';
 import { type VdpaSim, type VdpaSimDevAttr, type VdpaSimEnv, type VdpaSimVirtqueue, VdpaSim as Sim } from './vdpa_sim.js';
 
@@ -278,6 +278,13 @@ export function putVendorStats(msg: NlMsgWriter, profile: KernelProfile['name'],
 }
 
 
+/** dev_del of a net class: off its medium, then _vdpa_unregister_device(). */
+export function vdpasimNetDevDel(env: VdpaSimEnv, vdev: VdpaDevice): void {
+  const sim = vdev.parent as VdpaSim;
+  sim.net?.backend.detach(sim.net.port);
+  env.bus.unregisterDevice(vdev);
+}
+
 /** The vdpasim_net management device and its dev_add/dev_del/dev_set_attr. */
 export function vdpasimNetMgmtdev(env: VdpaSimEnv): VdpaMgmtDev {
   const A = vdpaAttrs(env.profile.name);
@@ -323,11 +330,7 @@ export function vdpasimNetMgmtdev(env: VdpaSimEnv): VdpaMgmtDev {
         if (r) sim.vdpa.put();
         return r;
       },
-      devDel(_m, vdev) {
-        const sim = vdev.parent as VdpaSim;
-        sim.net?.backend.detach(sim.net.port);
-        env.bus.unregisterDevice(vdev);
-      },
+      devDel: (_m, vdev) => vdpasimNetDevDel(env, vdev),
     },
   };
   if (env.profile.netlink.devAttrSet) {

@@ -55,7 +55,7 @@ import type { ExtAck, NlMsgWriter } from '../../../lib/netlink/index.js';
 import type { VdpaMgmtDev } from '../vdpa.js';
 import type { VdpaDevSetConfig } from '../vdpa_ops.js';
 import { VDPASIM_FEATURES, type VdpaSim, type VdpaSimEnv, type VdpaSimVirtqueue, VdpaSim as Sim } from './vdpa_sim.js';
-import { cvqStatPairs, putVendorStats, rxStatPairs, txStatPairs } from './vdpa_sim_net.js';
+import { cvqStatPairs, putVendorStats, rxStatPairs, txStatPairs, vdpasimNetDevDel } from './vdpa_sim_net.js';
 
 export const VDPASIM_NETX_MAX_VQP = 16;
 export const VDPASIM_NETX_MAX_MTU = 9000;
@@ -409,11 +409,7 @@ export function vdpasimNetxMgmtdev(env: VdpaSimEnv): VdpaMgmtDev {
         if (r) sim.vdpa.put();
         return r;
       },
-      devDel(_m, vdev) {
-        const sim = vdev.parent as VdpaSim;
-        sim.net?.backend.detach(sim.net.port);
-        env.bus.unregisterDevice(vdev);
-      },
+      devDel: (_m, vdev) => vdpasimNetDevDel(env, vdev),
       devSetAttr(_m, vdev, config) {
         const d = devices.get(vdev);
         if (!d || !(config.mask & MAC)) return -EOPNOTSUPP;
