@@ -9,6 +9,7 @@ import { ioctlsHeader } from './ioctls.js';
 import { memfdHeader } from './memfd.js';
 import { mmanHeader } from './mman.js';
 import { genetlinkHeader, netlinkHeader } from './netlink.js';
+import { pciRegsHeader } from './pci_regs.js';
 import { pollHeader } from './poll.js';
 import { vdpaHeader } from './vdpa.js';
 import { vhostHeader } from './vhost.js';
@@ -31,6 +32,7 @@ export const UAPI_HEADERS: readonly HeaderSpec[] = [
   virtioNetHeader,
   virtioBlkHeader,
   virtioPciHeader,
+  pciRegsHeader,
   vdpaHeader,
   linuxIfHeader,
   ifTunHeader,

@@ -20,6 +20,7 @@ export * from './virtio_blk.js';
 export * from './virtio_config.js';
 export * from './virtio_ids.js';
 export * from './virtio_net.js';
+export * from './pci_regs.js';
 export * from './virtio_pci.js';
 export * from './virtio_ring.js';
 export * from './virtio_types.js';

@@ -35,6 +35,7 @@ export const REAL_INCLUDES: readonly string[] = [
   '<linux/virtio_ids.h>',
   '<linux/virtio_net.h>',
   '<linux/virtio_pci.h>',
+  '<linux/pci_regs.h>',
   '<linux/virtio_ring.h>',
 ];
 
