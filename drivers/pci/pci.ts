@@ -346,13 +346,15 @@ export class PciBus {
         fn.configWrite(reg, 4, (start % 0x1_0000_0000) | (orig & 0xf));
         if (is64) fn.configWrite(reg + 4, 4, Math.floor(start / 0x1_0000_0000));
         pdev.resources[bar] = { start, len: size };
+        // Captured now: `bar` steps over the high half of a 64-bit BAR further down.
+        const b = bar;
         this.iomem.register({
           base: start,
           size,
-          name: `${pdev.slot} BAR ${bar}`,
+          name: `${pdev.slot} BAR ${b}`,
           ops: {
-            read: (off, dst) => readInto(fn, bar, off, dst),
-            write: (off, src) => writeFrom(fn, bar, off, src),
+            read: (off, dst) => readInto(fn, b, off, dst),
+            write: (off, src) => writeFrom(fn, b, off, src),
           },
         });
       } else {
