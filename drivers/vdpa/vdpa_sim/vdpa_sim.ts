@@ -209,6 +209,11 @@ export class VdpaSim {
     return this.attr.getVqGroup ? this.attr.getVqGroup(this, idx) : vdpasimGetVqGroup(idx);
   }
 
+  /** The ASID `group` is bound to (read-only view for introspection). */
+  asidOfGroup(group: number): number {
+    return this.groupAsid[group] ?? 0;
+  }
+
   /** vdpasim_schedule_work(). */
   scheduleWork(): void {
     this.env.worker.queueWork(this.work);
@@ -399,7 +404,10 @@ export class VdpaSim {
     return 0;
   }
 
+  /** vdpasim_set_group_asid(): group == ngroups passes the kernel's check and changes nothing. */
   private setGroupAsid(group: number, asid: number): number {
+    if (group > this.attr.ngroups || asid >= this.attr.nas) return -EINVAL;
+    if (group === this.attr.ngroups) return 0;
     this.groupAsid[group] = asid;
     this.applyGroupAsid(group);
     return 0;
