@@ -135,8 +135,10 @@ export class PciDev {
     readonly slot: string,
     readonly fn: PciFunction,
     mem: MemorySpace,
+    /** Whether the IOMMU in front of the function snoops CPU caches (IOMMU_CAP_CACHE_COHERENCY). */
+    coherentDma = true,
   ) {
-    this.iommu = new IommuDevice(slot, mem);
+    this.iommu = new IommuDevice(slot, mem, coherentDma);
     this.vendor = fn.configRead(PCI_VENDOR_ID, 2);
     this.device = fn.configRead(PCI_DEVICE_ID, 2);
     this.subsystemVendor = fn.configRead(PCI_SUBSYSTEM_VENDOR_ID, 2);
@@ -309,12 +311,14 @@ export class PciBus {
 
   /**
    * A function plugged at `slot` and enumerated: BARs sized and placed, each decoded in the MMIO
-   * space. The new pci_dev, or -EINVAL (bad slot, no function there) / -EBUSY (slot taken).
+   * space; `coherentDma: false` puts it behind an IOMMU without cache coherency (as on hosts
+   * where vhost-vdpa's platform path refuses to open). The new pci_dev, or -EINVAL (bad slot),
+   * -ENODEV (no function there) / -EBUSY (slot taken).
    */
-  plug(slot: string, fn: PciFunction): PciDev | number {
+  plug(slot: string, fn: PciFunction, opts: { coherentDma?: boolean } = {}): PciDev | number {
     if (!/^[0-9a-f]{4}:[0-9a-f]{2}:[0-1][0-9a-f]\.[0-7]$/.test(slot)) return -EINVAL;
     if (this.devices.has(slot)) return -EBUSY;
-    const pdev = new PciDev(this, slot, fn, this.mem);
+    const pdev = new PciDev(this, slot, fn, this.mem, opts.coherentDma ?? true);
     if (pdev.vendor === 0xffff || pdev.vendor === 0) return -ENODEV;
     fn.plug({ dma: pdev.iommu.view, msix: (v) => pdev.deliverMsix(v) });
     this.assignBars(pdev);

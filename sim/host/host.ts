@@ -1,11 +1,12 @@
-// The simulated host: one kernel (a profile) with its vdpa bus, /dev, generic netlink, host
-// physical memory, MMIO space, kernel log and work scheduler; modules loaded as modprobe would;
+// The simulated host: one kernel (a profile) with its vdpa bus, PCI bus, /dev, generic netlink,
+// host physical memory, MMIO space, kernel log and work scheduler; modules loaded as modprobe would;
 // processes spawned with their own address spaces and file tables.
 // Not a kernel file. Device work runs only when the host is settled (deterministic) unless the
 // host is live, then it also runs on the Node event loop.
 
 import { type KernelProfile, MODULE_NAMES, type ModuleName, kernelProfile } from '../../drivers/profile.js';
 import { registerMemDevices } from '../../drivers/char/mem.js';
+import { PciBus } from '../../drivers/pci/pci.js';
 import { VdpaBus } from '../../drivers/vdpa/vdpa.js';
 import { CharDevices } from '../../lib/fs/index.js';
 import { IoMem, PhysMem, type PlacementPolicy } from '../../lib/mm/index.js';
@@ -41,6 +42,8 @@ export class Host {
   readonly chrdev = new CharDevices();
   readonly genl = new Genetlink();
   readonly bus = new VdpaBus();
+  /** The PCI root bus: emulated functions are plugged here (sim/pci) and bound to PCI drivers. */
+  readonly pci: PciBus;
   readonly klog: KernelLog;
   private readonly loaded = new Map<ModuleName, LoadedModule>();
   private readonly workers = new Map<string, KthreadWorker>();
@@ -53,6 +56,7 @@ export class Host {
     this.profile = kernelProfile(opts.profile ?? DEFAULT_UAPI_PROFILE);
     const physOpts = opts.placement ? { hugepages: opts.hugepages ?? 512, placement: opts.placement } : { hugepages: opts.hugepages ?? 512 };
     this.phys = new PhysMem(physOpts);
+    this.pci = new PciBus(this.iomem, this.phys);
     this.scheduler = new Scheduler({ live: opts.live ?? false });
     this.klog = new KernelLog(() => (performance.now() - this.bootTime) / 1000);
     this.params = opts.params ?? {};
