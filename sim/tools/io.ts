@@ -1,5 +1,5 @@
 // Where a command-line tool prints. Tools return an exit code and never exit the process, so
-// they run in-process in tests, in the replayer and behind the daemon.
+// they run in-process in tests, in the replayer and in the `vdpa` command.
 
 export interface ToolIo {
   out(text: string): void;
