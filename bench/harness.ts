@@ -10,7 +10,12 @@ export interface BenchCase {
   /** Runs once before timing (build the fixture). */
   setup?: () => void | Promise<void>;
   /** One operation; `ops` operations per call when the case batches them. */
-  fn: () => void;
+  fn?: () => void;
+  /**
+   * Instead of `fn`: a case that times itself over about `timeMs` of real time (traffic from
+   * another process, an event loop that must keep turning). Operations done and seconds taken.
+   */
+  measure?: (timeMs: number) => Promise<{ ops: number; seconds: number; extra?: Record<string, string | number> }>;
   ops?: number;
   extra?: Record<string, string | number>;
 }
@@ -34,6 +39,12 @@ export async function runBench(def: BenchDef, timeMs = 500): Promise<BenchResult
   const results: BenchResult[] = [];
   for (const c of def.cases()) {
     await c.setup?.();
+    if (c.measure) {
+      const m = await c.measure(timeMs);
+      results.push({ bench: def.bench, case: c.name, unit: def.unit, value: Math.round(m.ops / m.seconds), ...c.extra, ...m.extra });
+      continue;
+    }
+    if (!c.fn) throw new Error(`bench ${def.bench} ${c.name}: neither fn nor measure`);
     const bench = new Bench({ time: timeMs, warmupTime: 100 });
     bench.add(c.name, c.fn);
     await bench.run();

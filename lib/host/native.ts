@@ -26,6 +26,7 @@ export interface VdpaHostAddon {
   pollStop(handle: PollHandle): number;
   pollRef(handle: PollHandle, keep: boolean): number;
   tapOpen(name: string, flags: number, vnetHdrSize: number, offload: number): { fd: number; name: string } | { errno: number; op: string };
+  tapReadFrames(fd: number, buffer: ArrayBufferView | ArrayBuffer, spans: Int32Array, maxFrames: number, frameRoom: number): number;
   readonly O_RDONLY: number;
   readonly O_WRONLY: number;
   readonly O_RDWR: number;

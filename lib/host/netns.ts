@@ -2,6 +2,7 @@
 // setns() on the calling thread, then back. Sockets and taps opened inside stay in it.
 
 import { existsSync } from 'node:fs';
+import { EPERM, strerror } from '../../uapi/index.js';
 import { HostError, check } from './host_error.js';
 import { native } from './native.js';
 
@@ -28,7 +29,8 @@ export function withNetns<T>(name: string, fn: () => T): T {
   try {
     const target = check(`open ${path}`, n.open(path, flags));
     try {
-      check(`setns ${name}`, n.setns(target, n.CLONE_NEWNET));
+      const r = n.setns(target, n.CLONE_NEWNET);
+      if (r < 0) throw new HostError(`setns ${name}`, r, `cannot enter network namespace ${name}: ${strerror(-r)}${r === -EPERM ? ' (needs root or CAP_SYS_ADMIN)' : ''}`);
     } finally {
       n.close(target);
     }

@@ -3,7 +3,7 @@
 // optionally created inside a named network namespace. Frames are read and written with their
 // virtio-net header in front. Not a kernel file.
 
-import { IFNAMSIZ, EACCES, EBUSY, EINVAL, ENOENT, EPERM, strerror } from '../../uapi/index.js';
+import { IFF_PERSIST, IFNAMSIZ, EACCES, EBUSY, EINVAL, ENOENT, EPERM, TUNGETIFF, ifreq, strerror } from '../../uapi/index.js';
 import { HostError } from './host_error.js';
 import { native } from './native.js';
 import { withNetns } from './netns.js';
@@ -24,7 +24,7 @@ function explain(op: string, err: number, name: string): string {
   const why = `${strerror(err)}`;
   if (op === 'IFNAMSIZ') return `tap name '${name}' is ${Buffer.byteLength(name)} bytes; at most ${IFNAMSIZ - 1} fit (IFNAMSIZ ${IFNAMSIZ})`;
   if (op.startsWith('open') && err === ENOENT) return '/dev/net/tun is missing: load the tun module (modprobe tun)';
-  if (op.startsWith('open') && (err === EACCES || err === EPERM)) return `cannot open /dev/net/tun: ${why}`;
+  if (op.startsWith('open') && (err === EACCES || err === EPERM)) return `cannot open /dev/net/tun: ${why} (creating a tap needs root or CAP_NET_ADMIN)`;
   if (op === 'TUNSETIFF' && err === EPERM) return `creating tap ${name || '(auto)'} needs root or CAP_NET_ADMIN`;
   if (op === 'TUNSETIFF' && err === EBUSY) return `tap ${name}: the interface name is in use`;
   if (op === 'TUNSETIFF' && err === EINVAL) return `tap ${name}: TUNSETIFF refused (${why}); the name may belong to an interface that is not a tap`;
@@ -59,9 +59,31 @@ export class Tap {
     return native().read(this.fd, buf);
   }
 
+  /**
+   * Reads every ready frame (vnet header first) in one call, back to back into `buf` (each at a
+   * multiple of 64 bytes), while fewer than `max` were read and `room` bytes remain; spans[2i] and
+   * spans[2i + 1] get frame i's offset and length. The number read, or -errno (-EAGAIN if none).
+   * `room` must hold the largest frame the tap can give: tun cuts a frame that does not fit.
+   */
+  readFrames(buf: Uint8Array, spans: Int32Array, max: number, room: number): number {
+    return native().tapReadFrames(this.fd, buf, spans, max, room);
+  }
+
   /** Writes one frame (vnet header first): bytes written, or -errno. */
   write(buf: Uint8Array, length = buf.length): number {
     return native().write(this.fd, buf, 0, length);
+  }
+
+  /**
+   * Whether the interface outlives this fd (IFF_PERSIST, set by `ip tuntap add`): closing then
+   * leaves it in place. Asked with TUNGETIFF, which fills a struct ifreq.
+   */
+  get persistent(): boolean {
+    const req = new Uint8Array(ifreq.size);
+    const r = native().ioctl(this.fd, TUNGETIFF, req);
+    if (r < 0) throw new HostError('TUNGETIFF', r, `tap ${this.name}: TUNGETIFF failed: ${strerror(-r)}`);
+    const flags = new DataView(req.buffer).getUint16(ifreq.offsetOf('ifr_ifru'), true);
+    return (flags & IFF_PERSIST) !== 0;
   }
 
   /** Calls `cb` each time frames are waiting; one watch per tap (a new call replaces it). */

@@ -1,7 +1,7 @@
 // The medium a simulated NIC transmits into, behind one interface: `loopback` (what vdpa_sim_net
 // does in the kernel: a device's TX comes back to its own RX), `wire` (two NICs on one cable:
-// each one's TX reaches the other's RX, through the receiver's filter) and, in lib/host, `tap`
-// (a real Linux tap interface). Not a kernel file; wire and tap are documented deviations from
+// each one's TX reaches the other's RX, through the receiver's filter) and `tap` (tap.ts: a real
+// Linux tap interface). Not a kernel file; wire and tap are documented deviations from
 // the kernel simulators, which only loop back.
 
 /** What became of a frame offered to a NIC's receive path. */
@@ -15,6 +15,9 @@ export const NET_RX_ERROR = 3;
 /** Nothing is attached to receive it (a cable with no far end). */
 export const NET_RX_NO_CARRIER = 4;
 export type NetRxVerdict = 0 | 1 | 2 | 3 | 4;
+
+/** The verdicts by name, for logs and captures. */
+export const NET_RX_VERDICT_NAMES = ['delivered', 'filtered', 'overrun', 'error', 'no carrier'] as const;
 
 /** A NIC's receive side, as a medium sees it. */
 export interface NetPort {

@@ -4,3 +4,4 @@ export * from './blk_demo.js';
 export * from './demo.js';
 export * from './demo_text.js';
 export * from './machine.js';
+export * from './serve.js';

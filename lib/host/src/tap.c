@@ -1,6 +1,8 @@
 /*
  * A tap interface as vhost_net_test.c opens one: /dev/net/tun, TUNSETIFF with
  * IFF_TAP | IFF_NO_PI | IFF_VNET_HDR, TUNSETVNETHDRSZ, TUNSETOFFLOAD; non-blocking, close-on-exec.
+ * And the read side of a tap backend: every ready frame in one call (the tun fd reads one frame
+ * per read(), and crossing into C once per frame costs as much as the read itself).
  */
 #include "addon.h"
 
@@ -70,9 +72,54 @@ static napi_value js_tap_open(napi_env env, napi_callback_info info)
 	return r;
 }
 
+/*
+ * tapReadFrames(fd, buffer, spans, maxFrames, frameRoom) -> frames read | -errno
+ * Reads frames back to back into buffer, each at a multiple of 64 bytes, while fewer than
+ * maxFrames (and fewer than spans.length / 2) were read and at least frameRoom bytes remain (room
+ * for the largest frame: tun cuts what does not fit); spans[2i], spans[2i+1] get the i-th
+ * frame's offset and length. Ends at EAGAIN or another error: the frames read so far, or -errno
+ * if none was.
+ */
+#define TAP_FRAME_ALIGN 64
+static napi_value js_tap_read_frames(napi_env env, napi_callback_info info)
+{
+	napi_value argv[5], ab;
+	int32_t fd, max, room, *spans, n = 0;
+	void *data, *spans_data;
+	size_t len, off = 0, count, spans_off;
+	napi_typedarray_type type;
+
+	if (vh_get_args(env, info, 5, 5, argv) || vh_int32(env, argv[0], "fd", &fd) ||
+	    vh_bytes(env, argv[1], "buffer", &data, &len) || vh_int32(env, argv[3], "maxFrames", &max) ||
+	    vh_int32(env, argv[4], "frameRoom", &room))
+		return NULL;
+	if (napi_get_typedarray_info(env, argv[2], &type, &count, &spans_data, &ab, &spans_off) != napi_ok ||
+	    type != napi_int32_array)
+		return vh_throw_type(env, "vdpa_host: spans must be an Int32Array");
+	if (room <= 0)
+		return vh_throw_type(env, "vdpa_host: frameRoom must be positive");
+	spans = spans_data;
+	if (max < 0)
+		max = 0;
+	if ((size_t)max > count / 2)
+		max = (int32_t)(count / 2);
+	while (n < max && len - off >= (size_t)room) {
+		ssize_t r = read(fd, (char *)data + off, (size_t)room);
+
+		if (r < 0)
+			return vh_int(env, n ? n : -errno);
+		spans[2 * n] = (int32_t)off;
+		spans[2 * n + 1] = (int32_t)r;
+		n++;
+		off += ((size_t)r + TAP_FRAME_ALIGN - 1) & ~(size_t)(TAP_FRAME_ALIGN - 1);
+	}
+	return vh_int(env, n);
+}
+
 void vh_register_tap(napi_env env, napi_value exports)
 {
 	vh_set_fn(env, exports, "tapOpen", js_tap_open);
+	vh_set_fn(env, exports, "tapReadFrames", js_tap_read_frames);
 	vh_set_int(env, exports, "IFF_TAP", IFF_TAP);
 	vh_set_int(env, exports, "IFF_NO_PI", IFF_NO_PI);
 	vh_set_int(env, exports, "IFF_VNET_HDR", IFF_VNET_HDR);
