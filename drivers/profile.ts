@@ -28,6 +28,15 @@ export interface VhostVdpaBehaviour {
   readonly groupBoundCheck: boolean;
   /** mmap of a doorbell with vq index >= nvqs -> EINVAL (hardened trees; upstream maps it). */
   readonly mmapChecksVqIndex: boolean;
+  /** NOT UPSTREAM (proposal-lm-log): VHOST_VDPA_LOG_START/STOP and VHOST_BACKEND_F_DIRTY_LOG. */
+  readonly dirtyLog: boolean;
+}
+
+export interface VpVdpaBehaviour {
+  /** dev_add takes VDPA_ATTR_DEV_FEATURES (6.3≈); before, the device keeps all its features. */
+  readonly featureProvisioning: boolean;
+  /** NOT UPSTREAM (proposal-lm-log): vq state and the dirty log through the function's LM registers. */
+  readonly lmRegisters: boolean;
 }
 
 export interface VhostBehaviour {
@@ -74,11 +83,12 @@ export interface KernelProfile {
   readonly vhostVdpa: VhostVdpaBehaviour;
   readonly netlink: VdpaNetlinkBehaviour;
   readonly vdpaSim: VdpaSimBehaviour;
+  readonly vpVdpa: VpVdpaBehaviour;
   /** Modules Host.boot loads when the caller names none. */
   readonly defaultModules: readonly ModuleName[];
 }
 
-export const MODULE_NAMES = ['vdpa', 'vhost_vdpa', 'vdpa_sim', 'vdpa_sim_net', 'vdpa_sim_blk', 'vdpa_sim_netx'] as const;
+export const MODULE_NAMES = ['vdpa', 'vhost_vdpa', 'vdpa_sim', 'vdpa_sim_net', 'vdpa_sim_blk', 'vdpa_sim_netx', 'vp_vdpa'] as const;
 export type ModuleName = (typeof MODULE_NAMES)[number];
 
 const bits = (...b: number[]): bigint => b.reduce((m, n) => m | (1n << BigInt(n)), 0n);
@@ -101,6 +111,7 @@ export const UPSTREAM: KernelProfile = {
     bindMm: true,
     groupBoundCheck: true,
     mmapChecksVqIndex: false,
+    dirtyLog: false,
   },
   netlink: {
     devAttrSet: true,
@@ -120,6 +131,7 @@ export const UPSTREAM: KernelProfile = {
     netFeatures: SIM_NET_61 | bits(16),
     blkFlush: true,
   },
+  vpVdpa: { featureProvisioning: true, lmRegisters: false },
   defaultModules: ['vdpa', 'vhost_vdpa', 'vdpa_sim', 'vdpa_sim_net', 'vdpa_sim_blk'],
 };
 
@@ -138,6 +150,7 @@ export const LINUX_6_1: KernelProfile = {
     bindMm: false,
     groupBoundCheck: true,
     mmapChecksVqIndex: true,
+    dirtyLog: false,
   },
   netlink: {
     devAttrSet: false,
@@ -157,12 +170,26 @@ export const LINUX_6_1: KernelProfile = {
     netFeatures: SIM_NET_61,
     blkFlush: false,
   },
+  vpVdpa: { featureProvisioning: false, lmRegisters: false },
   defaultModules: ['vdpa', 'vhost_vdpa', 'vdpa_sim', 'vdpa_sim_net'],
+};
+
+/**
+ * NOT UPSTREAM. Upstream plus the device dirty-log proposal (docs/proposals/lm-log.md): the
+ * backend bit and its two ioctls in vhost-vdpa, and vp_vdpa driving the LM registers.
+ */
+export const PROPOSAL_LM_LOG: KernelProfile = {
+  ...UPSTREAM,
+  name: 'proposal-lm-log',
+  title: 'Upstream plus the device dirty-log proposal (not in any Linux tree)',
+  vhostVdpa: { ...UPSTREAM.vhostVdpa, knownBackendFeatures: UPSTREAM.vhostVdpa.knownBackendFeatures | bits(9), dirtyLog: true },
+  vpVdpa: { ...UPSTREAM.vpVdpa, lmRegisters: true },
 };
 
 export const KERNEL_PROFILES: Readonly<Record<UapiProfile, KernelProfile>> = {
   upstream: UPSTREAM,
   'linux-6.1': LINUX_6_1,
+  'proposal-lm-log': PROPOSAL_LM_LOG,
 };
 
 export const kernelProfile = (name: UapiProfile = DEFAULT_UAPI_PROFILE): KernelProfile => KERNEL_PROFILES[name];

@@ -1,5 +1,6 @@
-// include/uapi/linux as data. Proposals that are not upstream live in ./proposed/ and are not
-// re-exported here.
+// include/uapi/linux as data. Kernel uAPI proposals are items of these headers available only
+// in their proposal profile (e.g. PROPOSAL_LM_LOG_ONLY); device-side proposals that no kernel
+// header carries (QEMU's LM registers) live in ./proposed/ and are not re-exported here.
 export * from './catalog.js';
 export * from './errno.js';
 export * from './fcntl.js';

@@ -2,6 +2,7 @@
 // Deviations: none. Every request is declared once in `vhostIoctls`; its number is computed.
 // GET_VRING_ENDIAN and GET_VRING_BUSYLOOP_TIMEOUT are _IOW although they write back (sic, as
 // in the kernel). GET_VRING_SIZE was nr 0x80 in v6.9-rc and fixed to 0x82 before v6.9.
+// LOG_START/LOG_STOP (0x86/0x87) exist only in the proposal-lm-log profile (not in any tree).
 
 import { comment, consts, defineHeader, ioctls } from './header_spec.js';
 import {
@@ -16,12 +17,13 @@ import {
   requestNumbers,
   structArg,
 } from './ioctl.js';
-import { UPSTREAM_ONLY } from './profile.js';
+import { PROPOSAL_LM_LOG_ONLY, UPSTREAM_ONLY } from './profile.js';
 import {
   vhostFeaturesArray,
   vhostMemory,
   vhostScsiTarget,
   vhostVdpaConfig,
+  vhostVdpaDirtyLog,
   vhostVdpaIovaRange,
   vhostVringAddr,
   vhostVringFile,
@@ -101,6 +103,8 @@ export const vhostIoctls = defineIoctls({
   VHOST_VDPA_GET_VRING_SIZE: ioc('_IOWR', V, 0x82, STATE, { ...UP, since: '6.9' }),
   VHOST_SET_FORK_FROM_OWNER: ioc('_IOW', V, 0x84, ARG_U8, { ...UP, since: '6.17' }),
   VHOST_GET_FORK_FROM_OWNER: ioc('_IOR', V, 0x85, ARG_U8, { ...UP, since: '6.17' }),
+  VHOST_VDPA_LOG_START: ioc('_IOW', V, 0x86, structArg(vhostVdpaDirtyLog), { availability: PROPOSAL_LM_LOG_ONLY, note: 'NOT UPSTREAM' }),
+  VHOST_VDPA_LOG_STOP: ioc('_IO', V, 0x87, undefined, { availability: PROPOSAL_LM_LOG_ONLY, note: 'NOT UPSTREAM' }),
 });
 
 export const {
@@ -159,6 +163,8 @@ export const {
   VHOST_VDPA_GET_VRING_SIZE,
   VHOST_SET_FORK_FROM_OWNER,
   VHOST_GET_FORK_FROM_OWNER,
+  VHOST_VDPA_LOG_START,
+  VHOST_VDPA_LOG_STOP,
 } = requestNumbers(vhostIoctls);
 
 export const vhostHeader = defineHeader('linux/vhost.h', [

@@ -4,7 +4,7 @@
 
 import { consts, defineHeader, structs, structsIn } from './header_spec.js';
 import { anonUnion, bytes, defineLayout, flex, s32, struct, u16, u32, u64, u8 } from './layout.js';
-import { UPSTREAM_ONLY } from './profile.js';
+import { PROPOSAL_LM_LOG_ONLY, UPSTREAM_ONLY } from './profile.js';
 
 export const vhostVringState = defineLayout('vhost_vring_state', 8, {
   index: u32(0, 'unsigned int'),
@@ -115,6 +115,19 @@ export const vhostVdpaIovaRange = defineLayout('vhost_vdpa_iova_range', 16, {
   last: u64(8),
 });
 
+/**
+ * NOT UPSTREAM (proposal-lm-log): where the device writes its dirty bitmap, in the vhost log
+ * layout (one bit per 4 KiB page of the address space, page p = bit p % 8 of byte p / 8): `size`
+ * bytes at `iova` of address space `asid`, mapped writable there by the caller beforehand.
+ */
+export const vhostVdpaDirtyLog = defineLayout('vhost_vdpa_dirty_log', 24, {
+  iova: u64(0),
+  size: u64(8),
+  asid: u32(16),
+  /** No flags are defined: must be 0. */
+  flags: u32(20),
+});
+
 export const VHOST_F_LOG_ALL = 26;
 export const VHOST_NET_F_VIRTIO_NET_HDR = 27;
 
@@ -127,6 +140,8 @@ export const VHOST_BACKEND_F_RESUME = 0x5;
 export const VHOST_BACKEND_F_ENABLE_AFTER_DRIVER_OK = 0x6;
 export const VHOST_BACKEND_F_DESC_ASID = 0x7;
 export const VHOST_BACKEND_F_IOTLB_PERSIST = 0x8;
+/** NOT UPSTREAM (proposal-lm-log): the parent logs its writes to memory (VHOST_VDPA_LOG_START). */
+export const VHOST_BACKEND_F_DIRTY_LOG = 0x9;
 
 export const vhostTypesHeader = defineHeader('linux/vhost_types.h', [
   structs(vhostVringState, vhostVringFile),
@@ -170,4 +185,6 @@ export const vhostTypesHeader = defineHeader('linux/vhost_types.h', [
     },
     { hex: true, availability: UPSTREAM_ONLY },
   ),
+  structsIn(PROPOSAL_LM_LOG_ONLY, vhostVdpaDirtyLog),
+  consts({ VHOST_BACKEND_F_DIRTY_LOG }, { hex: true, availability: PROPOSAL_LM_LOG_ONLY, comment: 'NOT UPSTREAM: the device dirty-log proposal.' }),
 ]);

@@ -8,6 +8,7 @@
 
 import { EBUSY, EEXIST, EINVAL, ENODEV } from '../../uapi/index.js';
 import { Ida } from '../../lib/ida.js';
+import type { IommuDevice } from '../iommu/iommu.js';
 import type { VdpaConfigOps, VdpaDevSetConfig } from './vdpa_ops.js';
 
 export interface VdpaDriver {
@@ -56,6 +57,8 @@ export class VdpaDevice {
   drvdata: unknown;
   /** The parent structure this device is embedded in (what container_of() finds). */
   parent: unknown;
+  /** vdpa_get_dma_dev(): the device that does DMA, for parents that rely on the platform IOMMU. */
+  dmaDev: IommuDevice | undefined;
   registered = false;
   private refs = 1;
 

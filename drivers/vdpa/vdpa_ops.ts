@@ -1,6 +1,7 @@
 // Models: include/linux/vdpa.h: struct vdpa_config_ops (every op, optional ones optional), the
 // callback, vq state and notification-area types, and the vdpa_dev_set_config a management
 // device's dev_add receives.
+// Proposal ops (not in any tree, used only under the proposal-lm-log profile): log_start/log_stop.
 // Deviations: ops are closures over the parent device rather than functions taking the
 // vdpa_device; a config buffer is a Uint8Array (its length is the C `len`).
 
@@ -87,6 +88,14 @@ export interface VdpaConfigOps {
   dmaUnmap?(asid: number, iova: bigint, size: bigint): number;
   resetMap?(asid: number): number;
   setGroupAsid?(group: number, asid: number): number;
+  /**
+   * NOT UPSTREAM (proposal-lm-log): start logging every device write to memory into the bitmap
+   * of `size` bytes at `iova` of address space `asid` (vhost log layout: one bit per 4 KiB
+   * page); a second call moves the bitmap. 0 or -errno.
+   */
+  logStart?(asid: number, iova: bigint, size: bigint): number;
+  /** NOT UPSTREAM (proposal-lm-log): stop logging; the device no longer writes the bitmap. */
+  logStop?(): number;
   bindMm?(mm: AddressSpace): number;
   unbindMm?(): void;
   free?(): void;

@@ -3,13 +3,15 @@
 // address spaces dropped, eventfds released), the ioctl dispatch (SET_BACKEND_FEATURES first,
 // the direct cases, then vhost_dev_ioctl, then the vring path, ENOIOCTLCMD -> ENOTTY at the
 // VFS), SET_STATUS and compat reset, SUSPEND/RESUME, config access, config call, the doorbell
-// mmap checks, and the per-vq ioctls around vhost_vring_ioctl. IOTLB handling is in
-// vdpa_iotlb.ts.
+// mmap checks, the platform IOMMU domain of parents without set_map/dma_map (allocated at open
+// on a cache-coherent IOMMU, else ENOTSUPP; its aperture is the IOVA range), and the per-vq
+// ioctls around vhost_vring_ioctl. IOTLB handling is in vdpa_iotlb.ts; the dirty-log proposal
+// (proposal-lm-log only) in vdpa_log.ts.
 // Profile differences (the kernel profile): which backend bits and ioctls exist, DRIVER_OK
 // rules for SUSPEND/RESUME and SET_VRING_ADDR/BASE, compat_reset, bind_mm, the doorbell vq check.
 // Deviations: removing a device whose file is open does not block the caller: the node goes at
 // once and the rest of the teardown happens at the last close (the kernel waits for that close).
-// No irq bypass (there is no KVM to feed). No platform IOMMU (see vdpa_iotlb.ts).
+// No irq bypass (there is no KVM to feed).
 
 import {
   EBUSY,
@@ -22,6 +24,7 @@ import {
   EOPNOTSUPP,
   PROT_READ,
   VHOST_BACKEND_F_DESC_ASID,
+  VHOST_BACKEND_F_DIRTY_LOG,
   VHOST_BACKEND_F_IOTLB_ASID,
   VHOST_BACKEND_F_IOTLB_BATCH,
   VHOST_BACKEND_F_IOTLB_MSG_V2,
@@ -53,6 +56,8 @@ import {
   VHOST_VDPA_GET_VRING_GROUP,
   VHOST_VDPA_GET_VRING_NUM,
   VHOST_VDPA_GET_VRING_SIZE,
+  VHOST_VDPA_LOG_START,
+  VHOST_VDPA_LOG_STOP,
   VHOST_VDPA_RESUME,
   VHOST_VDPA_SET_CONFIG,
   VHOST_VDPA_SET_CONFIG_CALL,
@@ -68,14 +73,16 @@ import {
 import type { EventFdCtx } from '../../lib/eventfd.js';
 import { type CharDevices, type File, type FileOperations, type Task, eventfdCtxFdget } from '../../lib/fs/index.js';
 import { Ida } from '../../lib/ida.js';
-import { VhostIotlb } from '../../lib/iotlb/index.js';
+import { U64_MAX, VhostIotlb } from '../../lib/iotlb/index.js';
 import { type PhysMem, PAGE_SIZE, copyFromUser, copyToUser, getUser, putUser, userPtr } from '../../lib/mm/index.js';
 import type { KernelLog } from '../../lib/printk.js';
 import { tracepoint } from '../../lib/trace.js';
+import { IOMMU_CAP_CACHE_COHERENCY, type IommuDomain } from '../iommu/iommu.js';
 import type { KernelProfile } from '../profile.js';
 import { type VdpaDevice, type VdpaDriver, vdpaGetConfig, vdpaReset, vdpaSetConfig, vdpaSetFeatures, vdpaSetStatus } from '../vdpa/vdpa.js';
 import { NO_CALLBACK, VDPA_RESET_F_CLEAN_MAP, type VdpaIovaRange, type VdpaVqState } from '../vdpa/vdpa_ops.js';
 import { iotlbUnmap, processIotlbMsg } from './vdpa_iotlb.js';
+import { type VhostVdpaLogArea, vhostVdpaLogStart, vhostVdpaLogStop } from './vdpa_log.js';
 import { VhostDev, VhostVirtqueue, vhostBackendHasFeature, vhostDevIoctl, vhostHasFeature, vhostVringIoctl } from './vhost.js';
 import { vhostChrWriteIter } from './iotlb_msg.js';
 
@@ -121,6 +128,10 @@ export class VhostVdpa {
   batchAsid = 0;
   range: VdpaIovaRange = { first: 0n, last: 0n };
   suspended = false;
+  /** The platform IOMMU domain of a parent that does no translation itself. */
+  domain: IommuDomain | undefined;
+  /** NOT UPSTREAM (proposal-lm-log): where the parent is logging, if it is. */
+  logArea: VhostVdpaLogArea | undefined;
   readonly nvqs: number;
   readonly virtioId: number;
 
@@ -193,6 +204,7 @@ export class VhostVdpa {
   /** _compat_vdpa_reset(): CLEAN_MAP unless IOTLB_PERSIST is acked (profiles with compat_reset). */
   private compatReset(): number {
     this.suspended = false;
+    this.logArea = undefined;
     let flags = 0;
     if (this.profile.vhostVdpa.compatReset && this.vdev) {
       flags = vhostBackendHasFeature(this.vqs[0] as VhostVirtqueue, VHOST_BACKEND_F_IOTLB_PERSIST) ? 0 : VDPA_RESET_F_CLEAN_MAP;
@@ -209,8 +221,40 @@ export class VhostVdpa {
   /** vhost_vdpa_cleanup(). */
   private cleanup(): void {
     for (let asid = 0; asid < this.vdpa.nas; asid++) this.removeAs(asid);
+    this.freeDomain();
     this.vdev?.cleanup();
     this.vdev = undefined;
+  }
+
+  /** vhost_vdpa_alloc_domain(): parents that DMA through the platform IOMMU get a domain. */
+  private allocDomain(): number {
+    const ops = this.vdpa.config;
+    if (ops.setMap || ops.dmaMap) return 0;
+    const dmaDev = this.vdpa.dmaDev;
+    if (!dmaDev?.capable(IOMMU_CAP_CACHE_COHERENCY)) {
+      this.log('Failed to allocate domain, device is not IOMMU cache coherent capable');
+      return -ENOTSUPP;
+    }
+    const domain = dmaDev.domainAlloc();
+    const r = dmaDev.attach(domain);
+    if (r) return r;
+    this.domain = domain;
+    return 0;
+  }
+
+  /** vhost_vdpa_free_domain(). */
+  private freeDomain(): void {
+    if (this.domain) this.vdpa.dmaDev?.detach(this.domain);
+    this.domain = undefined;
+  }
+
+  /** vhost_vdpa_set_iova_range(): the parent's, else the domain's aperture, else everything. */
+  private setIovaRange(): void {
+    const ops = this.vdpa.config;
+    const g = this.domain?.geometry;
+    if (ops.getIovaRange) this.range = ops.getIovaRange();
+    else if (g?.forceAperture) this.range = { first: g.apertureStart, last: g.apertureEnd };
+    else this.range = { first: 0n, last: U64_MAX };
   }
 
   open(file: File): number {
@@ -223,14 +267,13 @@ export class VhostVdpa {
     }
     for (const vq of this.vqs) vq.reset();
     this.vdev = new VhostDev(this.vqs, (d, task, asid, msg) => processIotlbMsg(this, d, task, asid, msg), this.profile);
-    const ops = this.vdpa.config;
-    // A parent without its own IOMMU needs a cache-coherent platform IOMMU; the model has none.
-    if (!ops.setMap && !ops.dmaMap) {
+    const d = this.allocDomain();
+    if (d) {
       this.cleanup();
       this.opened = false;
-      return -ENOTSUPP;
+      return d;
     }
-    this.range = ops.getIovaRange?.() ?? { first: 0n, last: (1n << 64n) - 1n };
+    this.setIovaRange();
     file.privateData = this;
     return 0;
   }
@@ -267,12 +310,13 @@ export class VhostVdpa {
   }
 
   /** GET_BACKEND_FEATURES: what vhost-vdpa and the parent offer, within what the profile knows. */
-  private backendFeatures(): bigint {
+  backendFeatures(): bigint {
     let f = VHOST_VDPA_BACKEND_FEATURES;
     if (this.canSuspend()) f |= bit(VHOST_BACKEND_F_SUSPEND);
     if (this.canResume()) f |= bit(VHOST_BACKEND_F_RESUME);
     if (this.hasDescGroup()) f |= bit(VHOST_BACKEND_F_DESC_ASID);
     if (this.hasPersistentMap()) f |= bit(VHOST_BACKEND_F_IOTLB_PERSIST);
+    if (this.vdpa.config.logStart) f |= bit(VHOST_BACKEND_F_DIRTY_LOG);
     f |= this.vdpa.config.getBackendFeatures?.() ?? 0n;
     return f & this.profile.vhostVdpa.knownBackendFeatures;
   }
@@ -287,6 +331,7 @@ export class VhostVdpa {
     if (has(VHOST_BACKEND_F_DESC_ASID) && !has(VHOST_BACKEND_F_IOTLB_ASID)) return -EINVAL;
     if (has(VHOST_BACKEND_F_DESC_ASID) && !this.hasDescGroup()) return -EOPNOTSUPP;
     if (has(VHOST_BACKEND_F_IOTLB_PERSIST) && !this.hasPersistentMap()) return -EOPNOTSUPP;
+    if (has(VHOST_BACKEND_F_DIRTY_LOG) && !this.vdpa.config.logStart) return -EOPNOTSUPP;
     this.dev.setBackendFeatures(features);
     return 0;
   }
@@ -445,6 +490,10 @@ export class VhostVdpa {
       default:
         if (cmd === VHOST_VDPA_RESUME && vv.resumeIoctl) {
           r = this.resume();
+          break;
+        }
+        if (vv.dirtyLog && (cmd === VHOST_VDPA_LOG_START || cmd === VHOST_VDPA_LOG_STOP)) {
+          r = cmd === VHOST_VDPA_LOG_START ? vhostVdpaLogStart(this, task, argp) : vhostVdpaLogStop(this);
           break;
         }
         r = vhostDevIoctl(this.dev, task, cmd, arg);

@@ -3,14 +3,16 @@
 // (file-backed shared VMAs only, split at VMA ends, private/anonymous ranges silently skipped)
 // and PA mode (pinned pages, the RLIMIT_MEMLOCK check, page rounding, one entry per physically
 // contiguous run, whole-update rollback), INVALIDATE (whole overlapping entries), and the
-// pushes to the parent (dma_map per entry, set_map of the whole AS unless batching).
-// Deviations: parents without set_map/dma_map need a platform IOMMU the model does not have
-// (open fails with ENOTSUPP, as on a host without a cache-coherent IOMMU).
+// pushes to the parent (dma_map per entry, set_map of the whole AS unless batching) or, for a
+// parent with neither, to the platform IOMMU domain (iommu_map / iommu_unmap).
+// Proposal (proposal-lm-log only): an INVALIDATE under the active dirty bitmap is EBUSY.
+// Deviations: none known.
 
 import {
   EEXIST,
   EINVAL,
   ENOMEM,
+  VHOST_ACCESS_RO,
   VHOST_ACCESS_WO,
   VHOST_IOTLB_BATCH_BEGIN,
   VHOST_IOTLB_BATCH_END,
@@ -21,6 +23,8 @@ import type { Task } from '../../lib/fs/index.js';
 import { U64_MAX, type VhostIotlb, type VhostIotlbMap } from '../../lib/iotlb/index.js';
 import { type MemObject, PAGE_SHIFT, PAGE_SIZE, pinUserPages, memlockCheck, unpinUserPages } from '../../lib/mm/index.js';
 import { tracepoint } from '../../lib/trace.js';
+import { IOMMU_CACHE, IOMMU_READ, IOMMU_WRITE } from '../iommu/iommu.js';
+import { vhostVdpaLogBusy } from './vdpa_log.js';
 import type { VhostDev, VhostIotlbMsg } from './vhost.js';
 import type { VhostVdpa, VhostVdpaAs } from './vdpa.js';
 
@@ -41,10 +45,17 @@ interface VdpaMapFile {
 
 const u64 = (x: bigint): bigint => BigInt.asUintN(64, x);
 
-/** vhost_vdpa_general_unmap(): tells a dma_map parent. */
+/** perm_to_iommu_flags(). */
+function permToIommuFlags(perm: number): number {
+  const rw = (perm & VHOST_ACCESS_RO ? IOMMU_READ : 0) | (perm & VHOST_ACCESS_WO ? IOMMU_WRITE : 0);
+  return rw | IOMMU_CACHE;
+}
+
+/** vhost_vdpa_general_unmap(): tells a dma_map parent, or unmaps the platform IOMMU domain. */
 function generalUnmap(v: VhostVdpa, map: VhostIotlbMap, asid: number): void {
   const ops = v.vdpa.config;
   if (ops.dmaMap) ops.dmaUnmap?.(asid, map.start, map.size);
+  else if (!ops.setMap) v.domain?.unmap(map.start, map.size);
 }
 
 /** vhost_vdpa_pa_unmap(): unpins every page of every overlapping entry. */
@@ -85,6 +96,7 @@ function vdpaMap(v: VhostVdpa, as: VhostVdpaAs, iova: bigint, size: bigint, pa: 
   if (r) return r;
   if (ops.dmaMap) r = ops.dmaMap(as.id, iova, size, pa, perm, opaque);
   else if (ops.setMap) r = v.inBatch ? 0 : ops.setMap(as.id, as.iotlb);
+  else r = v.domain ? v.domain.map(iova, pa, size, permToIommuFlags(perm)) : -EINVAL;
   if (r) {
     as.iotlb.delRange(iova, last);
     return r;
@@ -237,9 +249,12 @@ function handleIotlbMsg(v: VhostVdpa, dev: VhostDev, task: Task, asid: number, m
   switch (msg.type) {
     case VHOST_IOTLB_UPDATE:
       return processIotlbUpdate(v, as, msg);
-    case VHOST_IOTLB_INVALIDATE:
+    case VHOST_IOTLB_INVALIDATE: {
+      const busy = vhostVdpaLogBusy(v, asid, msg.iova, u64(msg.iova + msg.size - 1n));
+      if (busy) return busy;
       vdpaUnmap(v, as, msg.iova, msg.size);
       return 0;
+    }
     case VHOST_IOTLB_BATCH_BEGIN:
       v.batchAsid = asid;
       v.inBatch = true;

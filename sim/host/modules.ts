@@ -1,7 +1,8 @@
 // The "modules" a simulated host can load, with their dependencies and parameters, as modprobe
 // sees them: vdpa (the bus and its netlink family), vhost_vdpa, vdpa_sim, vdpa_sim_net,
-// vdpa_sim_blk, and the model's own vdpa_sim_netx (no such kernel module: it provides the
-// vdpasim_netx management device). Loading runs the module's init; unloading its exit.
+// vdpa_sim_blk, vp_vdpa (the "vp-vdpa" PCI driver), and the model's own vdpa_sim_netx (no such
+// kernel module: it provides the vdpasim_netx management device). Loading runs the module's
+// init; unloading its exit.
 
 import { type ModuleName } from '../../drivers/profile.js';
 import { vdpaNlFamily } from '../../drivers/vdpa/vdpa_netlink.js';
@@ -14,12 +15,14 @@ import {
   vdpasimNetMgmtdev,
   vdpasimNetxMgmtdev,
 } from '../../drivers/vdpa/vdpa_sim/index.js';
+import { DEFAULT_VP_VDPA_PARAMS, type VpVdpaParams, vpVdpaPciDriver } from '../../drivers/vdpa/virtio_pci/index.js';
 import { VhostVdpaDriver } from '../../drivers/vhost/vdpa.js';
 import type { Host } from './host.js';
 
 export interface ModuleParams {
   vdpa_sim?: Partial<VdpaSimParams>;
   vdpa_sim_blk?: Partial<VdpaSimBlkParams>;
+  vp_vdpa?: Partial<VpVdpaParams>;
 }
 
 export interface LoadedModule {
@@ -85,6 +88,14 @@ export const MODULES: Readonly<Record<ModuleName, ModuleDef>> = {
   vdpa_sim_blk: {
     deps: ['vdpa', 'vdpa_sim'],
     init: (host, params) => mgmtdevModule(host, vdpasimBlkMgmtdev(simEnv(host, params), { sharedBackend: false, ...params.vdpa_sim_blk })),
+  },
+  vp_vdpa: {
+    deps: ['vdpa'],
+    init(host, params) {
+      const drv = vpVdpaPciDriver({ bus: host.bus, klog: host.klog, profile: host.profile, params: { ...DEFAULT_VP_VDPA_PARAMS, ...params.vp_vdpa } });
+      host.pci.registerDriver(drv);
+      return { exit: () => host.pci.unregisterDriver(drv) };
+    },
   },
 };
 

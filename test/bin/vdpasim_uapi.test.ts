@@ -79,7 +79,7 @@ describe('vdpasim uapi (summary) and errors', () => {
   it('an unknown profile is a usage error (exit 2) naming the known ones', async () => {
     const io = captureIo();
     expect(await vdpasimMain(['uapi', 'header', '--profile', 'linux-9.9'], io)).toBe(2);
-    expect(io.stderr).toMatch(/^vdpasim: unknown profile 'linux-9\.9' \(known: upstream, linux-6\.1\)/);
+    expect(io.stderr).toMatch(/^vdpasim: unknown profile 'linux-9\.9' \(known: upstream, linux-6\.1, proposal-lm-log\)/);
     expect(io.stdout).toBe('');
   });
 

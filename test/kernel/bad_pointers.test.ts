@@ -58,8 +58,8 @@ for (const profile of PROFILES) {
   describe(`bad argument pointers (${profile})`, () => {
     const decls = Object.values(vhostIoctls);
 
-    it(`covers all ${decls.length} vhost requests`, () => {
-      expect(decls.length).toBe(55);
+    it(`covers all ${decls.length} vhost requests (the proposal-lm-log pair included: unknown here)`, () => {
+      expect(decls.length).toBe(57);
     });
 
     for (const d of decls) {

@@ -84,7 +84,7 @@ describe('vdpa bus', () => {
     expect(vdpaNodes(host)).toEqual([]);
   });
 
-  it('opening a platform-IOMMU parent fails with ENOTSUPP (524): the host has no coherent IOMMU', () => {
+  it('opening a platform-IOMMU parent without a cache-coherent IOMMU behind its DMA device fails with ENOTSUPP (524)', () => {
     const host = Host.boot();
     const d = host.bus.allocDevice({ ops: fakeOps(), ngroups: 1, nas: 1, useVa: false });
     if (typeof d === 'number') throw new Error('alloc');

@@ -1,10 +1,11 @@
 // docs/profiles.md lists every behaviour in which the kernel profiles differ: each KernelProfile
-// field whose values differ between upstream and linux-6.1 has a row.
+// field whose values differ between upstream and linux-6.1, or between upstream and a proposal
+// profile, has a row.
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LINUX_6_1, UPSTREAM } from '../../drivers/profile.js';
+import { LINUX_6_1, PROPOSAL_LM_LOG, UPSTREAM } from '../../drivers/profile.js';
 import { packageRoot } from '../../lib/package_root.js';
 
 function differing(a: object, b: object, prefix = ''): string[] {
@@ -28,6 +29,19 @@ describe('docs/profiles.md', () => {
   for (const f of fields) {
     it(`has a row for ${f}`, () => {
       expect(doc).toContain(`\`${f}\``);
+    });
+  }
+
+  const proposal = doc.slice(doc.indexOf('## proposal-lm-log'), doc.indexOf('## uAPI differences'));
+  const proposalFields = differing(PROPOSAL_LM_LOG, UPSTREAM).filter((f) => f !== 'name' && f !== 'title');
+
+  it('proposal-lm-log differs from upstream in exactly its three behaviours', () => {
+    expect(proposalFields.sort()).toEqual(['vhostVdpa.dirtyLog', 'vhostVdpa.knownBackendFeatures', 'vpVdpa.lmRegisters']);
+  });
+
+  for (const f of proposalFields) {
+    it(`the proposal-lm-log section has a row for ${f}`, () => {
+      expect(proposal).toContain(`\`${f}\``);
     });
   }
 });

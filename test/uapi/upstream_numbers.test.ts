@@ -111,10 +111,21 @@ describe('vhost requests against linux-vdpa-facts.md §1.1', () => {
 
   it('§1.5: Linux 6.1 lacks exactly the newer requests', () => {
     const absent = Object.values(vhostIoctls)
-      .filter((d) => !availableIn(d.availability, 'linux-6.1'))
+      .filter((d) => availableIn(d.availability, 'upstream') && !availableIn(d.availability, 'linux-6.1'))
       .map((d) => d.name)
       .sort();
     expect(absent).toEqual([...ABSENT_IN_6_1].sort());
+  });
+
+  it('the proposal-lm-log requests exist only in their profile, which has all of upstream', () => {
+    const only = Object.values(vhostIoctls)
+      .filter((d) => !availableIn(d.availability, 'upstream'))
+      .map((d) => d.name);
+    expect(only.sort()).toEqual(['VHOST_VDPA_LOG_START', 'VHOST_VDPA_LOG_STOP']);
+    for (const d of Object.values(vhostIoctls)) {
+      if (availableIn(d.availability, 'upstream')) expect(availableIn(d.availability, 'proposal-lm-log')).toBe(true);
+      if (only.includes(d.name)) expect(availableIn(d.availability, 'linux-6.1')).toBe(false);
+    }
   });
 });
 

@@ -1,0 +1,3 @@
+// drivers/vdpa/virtio_pci: the vp_vdpa parent.
+export * from './vp_vdpa.js';
+export * from './vp_vdpa_lm.js';
