@@ -10,8 +10,10 @@ const DEMO_DEVICES = [...DEMO_NET_DEVICES, 'vdpasim_blk'];
 export const DEMO_USAGE = `Usage: vdpasim demo [--device D] [--profile P] [--json]
   Boots a simulated host, adds three vDPA net devices with the vdpa tool, starts a VMM and a
   guest on each, pings across a wire, sends loopback traffic, changes a MAC through the
-  control virtqueue and shows the filter follow. Over vdpasim_blk: one guest disk, written,
-  read back, flushed, zeroed and discarded.
+  control virtqueue and shows the filter follow. Over vp_vdpa: three emulated virtio-net-pci
+  functions are plugged first, and the CVQ, which one vq group and one address space cannot
+  isolate, is passed through to the device unshadowed. Over vdpasim_blk: one guest disk,
+  written, read back, flushed, zeroed and discarded.
   --device D    management device: ${DEMO_DEVICES.join(', ')} (default ${DEMO_DEVICES[0]})
   --profile P   kernel profile (default upstream)
   --json        the same facts as one JSON object`;

@@ -24,9 +24,11 @@ export const SERVE_USAGE = `Usage: vdpasim serve [--tap NAME] [--netns NS] [--ip
   --tap NAME       tap interface name (default: the kernel picks tapN)
   --netns NS       create the tap in network namespace NS (ip netns)
   --ip ADDR/PREFIX the guest's address (default ${SERVE_DEFAULT_IP})
-  --mac MAC        the device's and guest's MAC (default ${SERVE_DEFAULT_MAC})
+  --mac MAC        the device's and guest's MAC (default ${SERVE_DEFAULT_MAC}); over vp_vdpa the
+                   function's, set when it is plugged (vp_vdpa takes no MAC at dev add)
   --device D       management device: ${DEVICES.join(', ')} (default ${DEVICES[0]})
-  --mtu N          the device's MTU, offered to the guest (default 1500)
+  --mtu N          the device's MTU, offered to the guest (default 1500); over vp_vdpa the
+                   function's host_mtu (68..9000)
   --pcap FILE      write every frame crossing the device to FILE (pcapng; queue, direction, verdict)
   --profile P      kernel profile (default upstream)`;
 

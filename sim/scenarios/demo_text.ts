@@ -24,6 +24,7 @@ export function renderDemo(r: DemoReport): string {
   out.push(`vdpa-model demo: ${r.device} on a simulated ${r.profile} host`);
 
   section('operator');
+  for (const f of r.pci) out.push(`(plugged) virtio-net-pci at ${f.slot}: mac ${f.mac}, ${f.queuePairs} queue pairs, bound to ${f.driver}`);
   for (const c of r.commands) {
     out.push(`# ${c.line}`);
     if (c.output.trim()) out.push(indent(c.output));
@@ -35,11 +36,14 @@ export function renderDemo(r: DemoReport): string {
       .map(([asid, n]) => `ASID ${asid}: ${n}`)
       .join(', ');
     out.push(`${s.name}: ${s.vqs} vqs, ${s.groups} groups, ${s.addressSpaces} address spaces; ${s.queuePairs} queue pair(s) in use; IOTLB ${tlb}`);
-    out.push(indent(table([['vq', 'role', 'group', 'asid'], ...s.vq.map((q) => [String(q.vq), q.role, String(q.group), String(q.asid)])])));
+    out.push(indent(table([['vq', 'role', 'group', 'asid'], ...s.vq.map((q) => [String(q.vq), q.role, q.group === null ? '-' : String(q.group), String(q.asid)])])));
   }
+  if (r.shapes.some((s) => s.vq.some((q) => q.group === null))) out.push('group -: GET_VRING_GROUP is not supported by this parent (no get_vq_group: every vq is in its one group)');
 
   section('guests');
   out.push(table([['vm', 'device', 'ip', 'mac', 'pairs', 'control vq'], ...r.vms.map((v) => [v.name, v.device, v.ip, v.mac, String(v.queuePairs), v.cvq])]));
+  // Said where the CVQ is not shadowed: the default demo's text stays as it was.
+  if (r.vms.some((v) => !v.cvq.startsWith('shadowed'))) out.push(`control vq: ${r.cvqNote}`);
 
   section('ping across the wire (vdpa0 <-> vdpa1)');
   out.push(`${r.ping.from} -> ${r.ping.to}: ${r.ping.sent} echo requests, ${r.ping.received} replies`);
@@ -55,7 +59,7 @@ export function renderDemo(r: DemoReport): string {
   out.push(`after a gratuitous ARP, to the new MAC: ${m.toNewMac.sent} sent, ${m.toNewMac.delivered} delivered, ${m.toNewMac.droppedByFilter} dropped`);
 
   if (r.stats.length) {
-    section('per-queue statistics (vdpa dev vstats show)');
+    section(r.pci.length ? "per-queue statistics (the functions' counters: vp_vdpa has no vendor statistics)" : 'per-queue statistics (vdpa dev vstats show)');
     const rows = r.stats.map((s) => [s.device, String(s.queue), Object.entries(s.counters).map(([k, v]) => `${k} ${v}`).join(', ')]);
     out.push(table([['device', 'qidx', 'counters'], ...rows]));
   }

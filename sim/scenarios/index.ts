@@ -5,3 +5,4 @@ export * from './demo.js';
 export * from './demo_text.js';
 export * from './machine.js';
 export * from './serve.js';
+export * from './pci.js';

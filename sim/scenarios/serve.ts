@@ -2,6 +2,9 @@
 // event loop) with one vDPA net device added by the vdpa tool, a VMM and a guest on it whose
 // stack answers ARP, ICMP echo and UDP echo (port 7), and the device's medium a real tap
 // (lib/net TapBackend), optionally captured to pcapng. The caller opens the tap and owns it.
+// Over vp_vdpa the device is an emulated virtio-net-pci function plugged first; its MAC and MTU
+// are set there (QEMU's -device virtio-net-pci,mac=,host_mtu=), since vp_vdpa takes neither at
+// `vdpa dev add`, and the tap is cabled to the function itself.
 // Not a kernel or QEMU file.
 
 import { VdpaSimNet, VdpaSimNetx, type VdpaSim, rxStatPairs, txStatPairs, cvqStatPairs } from '../../drivers/vdpa/vdpa_sim/index.js';
@@ -12,15 +15,18 @@ import type { UapiProfile } from '../../uapi/index.js';
 import type { NetStats } from '../guest/index.js';
 import { Host } from '../host/index.js';
 import { runShell } from '../tools/index.js';
+import { VirtioNetPci } from '../pci/index.js';
 import { type Vm, launchVm } from './machine.js';
+import { VP_VDPA_MODULES, pciSlot, plugVirtioNetPci } from './pci.js';
 
 /**
- * The management devices `serve` can put on a tap, and the module each needs. vp_vdpa goes here
- * once sim/ has its virtio-net-pci function: the tap backend takes any NetPort.
+ * The management devices `serve` can put on a tap, and the module each needs (vp_vdpa: its
+ * function's PCI address is the management device; the tap backend takes any NetPort).
  */
 export const SERVE_DEVICES = {
   vdpasim_netx: 'vdpa_sim_netx',
   vdpasim_net: 'vdpa_sim_net',
+  vp_vdpa: 'vp_vdpa',
 } as const satisfies Record<string, ModuleName>;
 export type ServeDevice = keyof typeof SERVE_DEVICES;
 
@@ -38,7 +44,7 @@ export interface ServeOptions {
   /** The guest's address, CIDR notation. */
   ip?: string;
   mac?: string;
-  /** The device's MTU (`vdpa dev add ... mtu N`); the guest reads it. */
+  /** The device's MTU (`vdpa dev add ... mtu N`, or the function's host_mtu); the guest reads it. */
   mtu?: number;
   /** Every frame crossing the device goes here. */
   pcap?: PcapngWriter;
@@ -47,7 +53,7 @@ export interface ServeOptions {
 export interface ServeStats {
   tap: TapBackendStats;
   /** The device's counters per queue, with the names `vdpa dev vstats show` uses. */
-  device: { queue: string; counters: Record<string, number> }[];
+  device: QueueCounters[];
   guest: NetStats;
   /** Frames written to the capture. */
   captured: number;
@@ -73,12 +79,14 @@ export function startServe(opts: ServeOptions): Server {
   const module = SERVE_DEVICES[device];
   const mac = opts.mac ?? SERVE_DEFAULT_MAC;
   const ip = opts.ip ?? SERVE_DEFAULT_IP;
-  const host = Host.boot({ profile: opts.profile ?? 'upstream', modules: ['vdpa', 'vhost_vdpa', 'vdpa_sim', module], live: true });
+  const host = Host.boot({ profile: opts.profile ?? 'upstream', modules: device === 'vp_vdpa' ? VP_VDPA_MODULES : ['vdpa', 'vhost_vdpa', 'vdpa_sim', module], live: true });
   const sh = host.spawn({ comm: 'sh' });
-  const line = `vdpa dev add name ${DEV} mgmtdev ${device} mac ${mac}${opts.mtu !== undefined ? ` mtu ${opts.mtu}` : ''}`;
+  const fn = device === 'vp_vdpa' ? plugFunction(host, mac, opts.mtu) : undefined;
+  const mtu = opts.mtu !== undefined ? ` mtu ${opts.mtu}` : '';
+  const line = fn ? `vdpa dev add name ${DEV} mgmtdev pci/${fn.slot}` : `vdpa dev add name ${DEV} mgmtdev ${device} mac ${mac}${mtu}`;
   const added = runShell(host, sh, line);
   if (added.exit) throw new Error(`${line}: ${added.stderr.trim()}`);
-  const net = (host.bus.findDevice(DEV)?.parent as VdpaSim | undefined)?.net;
+  const net = fn ? fn.fn.net : (host.bus.findDevice(DEV)?.parent as VdpaSim | undefined)?.net;
   if (!net) throw new Error(`${DEV}: not a net device`);
   // host_mtu= as an operator passes it to QEMU: without it the guest is not offered the MTU.
   const vm = launchVm(host, { name: 'vm0', vhostdev: '/dev/vhost-vdpa-0', mac, ip, ...(opts.mtu !== undefined ? { hostMtu: opts.mtu } : {}) });
@@ -109,7 +117,7 @@ export function startServe(opts: ServeOptions): Server {
     name: DEV,
     ip,
     mac: formatMac(vm.nic.mac),
-    stats: () => ({ tap: structuredClone(backend.stats), device: deviceCounters(net.port), guest: vm.stack.stats(), captured: capture?.frames ?? 0 }),
+    stats: () => ({ tap: structuredClone(backend.stats), device: netPortCounters(net.port), guest: vm.stack.stats(), captured: capture?.frames ?? 0 }),
     stop() {
       if (stopped) return;
       stopped = true;
@@ -122,18 +130,46 @@ export function startServe(opts: ServeOptions): Server {
   };
 }
 
-/** The simulators' per-queue counters (vp_vdpa's function will report its own). */
-function deviceCounters(port: NetPort): ServeStats['device'] {
-  const row = (queue: string, pairs: readonly (readonly [string, number])[]) => ({ queue, counters: Object.fromEntries(pairs) });
-  if (port instanceof VdpaSimNetx) {
+/** The virtio-net-pci function vp_vdpa drives, with the operator's MAC and MTU; throws Error naming what failed. */
+function plugFunction(host: Host, mac: string, mtu: number | undefined): ReturnType<typeof plugVirtioNetPci> {
+  const slot = pciSlot(0);
+  try {
+    return plugVirtioNetPci(host, { slot, mac, ...(mtu !== undefined ? { mtu } : {}) });
+  } catch (e) {
+    // The function's own range checks (host_mtu 68..9000) are what an operator needs to see.
+    throw new Error(`virtio-net-pci at ${slot}: ${(e as Error).message}`);
+  }
+}
+
+/** One queue's counters: `name` as serve prints it, `qidx` as `vdpa dev vstats show` numbers it. */
+export interface QueueCounters {
+  queue: string;
+  qidx: number;
+  counters: Record<string, number>;
+}
+
+/**
+ * A NIC's per-queue counters with the vstats names: the simulators' (what their vendor stats
+ * report) and the virtio-net-pci function's (vp_vdpa has no vendor stats, so these are the
+ * device's own, as the hypervisor emulating it would count them).
+ */
+export function netPortCounters(port: NetPort): QueueCounters[] {
+  const row = (queue: string, qidx: number, pairs: readonly (readonly [string, number])[]) => ({ queue, qidx, counters: Object.fromEntries(pairs) });
+  if (port instanceof VdpaSimNetx || port instanceof VirtioNetPci) {
     const { rx, tx, cq } = port.stats;
-    return [...rx.flatMap((r, q) => [row(`rx${q}`, rxStatPairs(r)), row(`tx${q}`, txStatPairs(tx[q] as typeof r))]), row('cvq', cvqStatPairs(cq))];
+    const pairs = rx.flatMap((r, q) => [row(`rx${q}`, 2 * q, rxStatPairs(r)), row(`tx${q}`, 2 * q + 1, txStatPairs(tx[q] as (typeof tx)[number]))]);
+    return [...pairs, row('cvq', port.cvqIndex(), cvqStatPairs(cq))];
   }
   if (port instanceof VdpaSimNet) {
     const { rx, tx, cq } = port.stats;
-    return [row('rx0', rxStatPairs(rx)), row('tx0', txStatPairs(tx)), row('cvq', cvqStatPairs(cq))];
+    return [row('rx0', 0, rxStatPairs(rx)), row('tx0', 1, txStatPairs(tx)), row('cvq', 2, cvqStatPairs(cq))];
   }
   return [];
+}
+
+/** One counter of a NIC summed over its queues (e.g. 'rx drops': every filter verdict). */
+export function netPortTotal(port: NetPort, name: string): number {
+  return netPortCounters(port).reduce((n, q) => n + (q.counters[name] ?? 0), 0);
 }
 
 /** The statistics as the lines `vdpasim serve` prints when it stops: `name value` pairs, iproute2 style. */

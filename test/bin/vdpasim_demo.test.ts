@@ -11,8 +11,15 @@ function capture(): { io: { out: (t: string) => void; err: (t: string) => void }
   return { io: { out: (t) => (out += t), err: (t) => (err += t) }, out: () => out, err: () => err };
 }
 
+/** The net demos: whether the device isolates the CVQ (vp_vdpa: one group, one AS) and its queue pairs. */
+const NET_DEMOS = [
+  { device: 'vdpasim_netx', isolated: true, pairs: 2 },
+  { device: 'vdpasim_net', isolated: true, pairs: 1 },
+  { device: 'vp_vdpa', isolated: false, pairs: 2 },
+] as const;
+
 describe('vdpasim demo', () => {
-  for (const device of ['vdpasim_netx', 'vdpasim_net'] as const) {
+  for (const { device, isolated, pairs } of NET_DEMOS) {
     it(`over ${device}: every check passes and the report says what happened`, () => {
       const r = runDemo({ device, loopbackPackets: 1000 });
       expect(r.summary.map((s) => [s.check, s.ok])).toEqual(r.summary.map((s) => [s.check, true]));
@@ -22,25 +29,49 @@ describe('vdpasim demo', () => {
         oldMac: '02:aa:bb:cc:dd:02',
         newMac: '02:aa:bb:cc:dd:99',
         deviceMac: '02:aa:bb:cc:dd:99',
-        vmmModelMac: '02:aa:bb:cc:dd:99',
+        // A passed-through CVQ never reaches the VMM: its device model keeps the old MAC.
+        vmmModelMac: isolated ? '02:aa:bb:cc:dd:99' : '02:aa:bb:cc:dd:02',
         toOldMac: { sent: 100, delivered: 0, droppedByFilter: 100 },
         toNewMac: { sent: 100, delivered: 100, droppedByFilter: 0 },
       });
-      for (const vm of r.vms) expect(vm.cvq).toBe('shadowed by the VMM in ASID 1');
-      // The CVQ is alone in its group, bound to ASID 1; every data vq stays in ASID 0.
+      for (const vm of r.vms) expect(vm.cvq).toBe(isolated ? 'shadowed by the VMM in ASID 1' : 'passthrough (not isolated)');
       for (const s of r.shapes) {
         const cvq = s.vq.find((q) => q.role === 'cvq');
-        expect(cvq).toMatchObject({ group: 1, asid: 1 });
-        expect(s.vq.filter((q) => q.role !== 'cvq').every((q) => q.group === 0 && q.asid === 0)).toBe(true);
-        expect(s.iotlbEntries).toEqual({ 0: 2, 1: 4 });
+        const data = s.vq.filter((q) => q.role !== 'cvq');
+        if (isolated) {
+          // The CVQ is alone in its group, bound to ASID 1; every data vq stays in ASID 0.
+          expect(cvq).toMatchObject({ group: 1, asid: 1 });
+          expect(data.every((q) => q.group === 0 && q.asid === 0)).toBe(true);
+          expect(s.iotlbEntries).toEqual({ 0: 2, 1: 4 });
+        } else {
+          // One group that GET_VRING_GROUP cannot name, one address space: guest RAM only.
+          expect(s).toMatchObject({ groups: 1, addressSpaces: 1 });
+          expect(s.vq.every((q) => q.group === null && q.asid === 0)).toBe(true);
+          expect(Object.keys(s.iotlbEntries)).toEqual(['0']);
+        }
       }
+      // vm2's loopback spreads over its TX queues and comes back on the matching RX queues.
+      const rx = (q: number) => r.stats.find((s) => s.device === 'vdpa2' && s.queue === q)?.counters['rx packets'];
+      expect([rx(0), rx(2)]).toEqual(pairs === 2 ? [500, 500] : [1000, undefined]);
     });
   }
 
-  it('spreads vm2 loopback traffic over both queue pairs of vdpasim_netx, as vstats shows', () => {
-    const r = runDemo({ loopbackPackets: 1000 });
-    const rx = (q: number) => r.stats.find((s) => s.device === 'vdpa2' && s.queue === q)?.counters['rx packets'];
-    expect([rx(0), rx(2)]).toEqual([500, 500]);
+  it('over vp_vdpa: plugs the functions, adds devices on their PCI addresses, and says the CVQ is passed through because it cannot be isolated', async () => {
+    const c = capture();
+    expect(await vdpasimMain(['demo', '--device', 'vp_vdpa'], c.io)).toBe(0);
+    const text = c.out();
+    expect(text).toContain('(plugged) virtio-net-pci at 0000:00:05.0: mac 02:aa:bb:cc:dd:02, 2 queue pairs, bound to vp-vdpa');
+    expect(text).toContain('# vdpa dev add name vdpa0 mgmtdev pci/0000:00:04.0\n');
+    expect(text).toMatch(/vdpa0: 5 vqs, 1 groups, 1 address spaces; 2 queue pair\(s\) in use; IOTLB ASID 0: \d+\n/);
+    expect(text).toContain('control vq: vp_vdpa has 1 vq group and 1 address space, so the CVQ cannot be isolated');
+    expect(text).toContain('the VMM passes it through to the device unshadowed, as QEMU does without shadow virtqueues');
+    expect(text).toContain('vm0 -> vm1: 4 echo requests, 4 replies');
+    expect(text).toMatch(/10000 UDP packets of 64\.\.1514 bytes sent, 10000 received \(\d+ bytes\), 0 lost, 0 duplicated, 0 reordered/);
+    expect(text).toContain('VMM device model 02:aa:bb:cc:dd:02');
+    expect(text).toContain('to the old MAC: 100 sent, 0 delivered, 100 dropped by the device filter');
+    expect(text).toContain("per-queue statistics (the functions' counters: vp_vdpa has no vendor statistics)");
+    expect(text).toMatch(/CVQ passed through \(one group, one address space\) +ok/);
+    expect(text).toMatch(/MAC change followed by device and filter, not the VMM model +ok/);
   });
 
   it('prints the operator commands, the device shape, the traffic and a summary', async () => {

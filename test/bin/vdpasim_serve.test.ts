@@ -1,6 +1,7 @@
 // `vdpasim serve` end to end (the acceptance of the tap backend): the built CLI runs with its tap
 // in a network namespace this test makes; from inside the namespace ping and a UDP client talk to
-// the simulated guest through the tap, the device and its rings. The capture is read back (our
+// the simulated guest through the tap, the device and its rings, over the simulators and over
+// vp_vdpa on an emulated virtio-net-pci function. The capture is read back (our
 // reader, and tshark when installed), SIGTERM prints statistics and removes the tap, and every
 // failure is one line naming its cause with nothing left behind. Needs root (skips with the
 // reason otherwise) and the build in dist/. Every wait is bounded.
@@ -185,6 +186,32 @@ function stat(text: string, prefix: string, label: string): number {
   return Number(m[1]);
 }
 
+/**
+ * From the namespace: `pings` pings (none lost) and 3 of the tap's MTU with DF set, then UDP
+ * echo of `datagrams` datagrams up to the MTU, every one back intact. The UDP result.
+ */
+async function pingAndEcho(ns: TestNetns, o: { mtu: number; pings: number; datagrams: number }): Promise<UdpResult> {
+  if (hasPing) {
+    const ping = await inNs(ns, ['ping', '-c', String(o.pings), '-i', '0.005', '-W', '2', GUEST_IP]);
+    expect(ping).toMatch(new RegExp(`${o.pings} packets transmitted, ${o.pings} received, 0% packet loss`));
+    const full = await inNs(ns, ['ping', '-c', '3', '-i', '0.01', '-W', '2', '-M', 'do', '-s', String(o.mtu - 28), GUEST_IP]);
+    expect(full).toMatch(/3 packets transmitted, 3 received/);
+  }
+  const udp = await udpEcho(ns, randomSizes(o.datagrams, o.mtu - 28));
+  expect(udp).toMatchObject({ sent: o.datagrams, received: o.datagrams, corrupted: 0, duplicates: 0, stray: 0 });
+  return udp;
+}
+
+/** What every clean stop prints: the signal, the tap removed (and gone), no overruns, every datagram at the guest, no guest drops. */
+function expectCleanStop(ns: TestNetns, out: string, tap: string, udpIn: number): void {
+  expect(out).toContain('SIGTERM: stopping');
+  expect(out).toContain(`removed tap ${tap}`);
+  expect(linkExists(ns, tap)).toBe(false);
+  expect(stat(out, `tap ${tap}:`, 'overruns')).toBe(0);
+  expect(stat(out, 'guest eth0', 'udp in')).toBe(udpIn);
+  expect(out).toMatch(/^guest eth0 .*; drops none$/m);
+}
+
 const tapName = (tag: string) => `vs${tag}${process.pid % 100000}`;
 const linkExists = (ns: TestNetns, name: string): boolean => {
   try {
@@ -217,25 +244,13 @@ describe.skipIf(skip)('vdpasim serve: a guest on a real tap (root)', () => {
     try {
       expect(s.ready).toBe(`ready: ${tap} ${GUEST_IP} ${GUEST_MAC}`);
       configureTap(ns, tap, 9000);
-      if (hasPing) {
-        const ping = await inNs(ns, ['ping', '-c', '200', '-i', '0.005', '-W', '2', GUEST_IP]);
-        expect(ping).toMatch(/200 packets transmitted, 200 received, 0% packet loss/);
-        const jumbo = await inNs(ns, ['ping', '-c', '3', '-i', '0.01', '-W', '2', '-M', 'do', '-s', String(9000 - 28), GUEST_IP]);
-        expect(jumbo).toMatch(/3 packets transmitted, 3 received/);
-      }
-      const udp = await udpEcho(ns, randomSizes(10_000, 9000 - 28));
-      expect(udp).toMatchObject({ sent: 10_000, received: 10_000, corrupted: 0, duplicates: 0, stray: 0 });
+      const udp = await pingAndEcho(ns, { mtu: 9000, pings: 200, datagrams: 10_000 });
       console.log(`vdpasim_netx: 10,000 UDP datagrams of 4..8972 bytes echoed intact in ${Math.round(udp.ms)} ms`);
     } finally {
       expect(await s.stop()).toBe(0);
     }
     const out = s.out();
-    expect(out).toContain('SIGTERM: stopping');
-    expect(out).toContain(`removed tap ${tap}`);
-    expect(linkExists(ns, tap)).toBe(false);
-    expect(stat(out, `tap ${tap}:`, 'overruns')).toBe(0);
-    expect(stat(out, 'guest eth0', 'udp in')).toBe(10_000);
-    expect(out).toMatch(/^guest eth0 .*; drops none$/m);
+    expectCleanStop(ns, out, tap, 10_000);
 
     // Every frame that crossed the device, each way, with queue, direction and verdict.
     const rxFrames = stat(out, `tap ${tap}:`, 'rx frames');
@@ -287,6 +302,26 @@ describe.skipIf(skip)('vdpasim serve: a guest on a real tap (root)', () => {
     expect(stat(out, 'guest eth0', 'PKT_TOO_SMALL')).toBe(3);
     console.log(`vdpasim_net: frames of ${[4085, 6042, 9014].join(', ')} bytes from the tap reached the guest as 4084 bytes each (4096 with the header); the guest dropped them (PKT_TOO_SMALL)`);
     expect(linkExists(ns, tap)).toBe(false);
+  });
+
+  it('vp_vdpa at MTU 9000 with --mac: the guest has that MAC, ping and UDP echo lose nothing, the function counts per queue and its CVQ got the guest\'s commands directly', async () => {
+    const tap = tapName('p');
+    const vpMac = '02:76:64:70:61:0a';
+    const s = await serve(['--netns', ns.name, '--tap', tap, '--device', 'vp_vdpa', '--mac', vpMac, '--mtu', '9000']);
+    try {
+      expect(s.ready).toBe(`ready: ${tap} ${GUEST_IP} ${vpMac}`);
+      configureTap(ns, tap, 9000);
+      await pingAndEcho(ns, { mtu: 9000, pings: 50, datagrams: 1000 });
+    } finally {
+      expect(await s.stop()).toBe(0);
+    }
+    const out = s.out();
+    expectCleanStop(ns, out, tap, 1000);
+    // The function's counters: what reached its RX queue is what the tap delivered to it.
+    expect(stat(out, 'device vdpa0 rx0', 'rx packets')).toBe(stat(out, `tap ${tap}:`, 'delivered'));
+    expect(stat(out, 'device vdpa0 tx0', 'tx packets')).toBe(stat(out, `tap ${tap}:`, 'tx frames'));
+    // The passed-through CVQ: PROMISC, ALLMULTI and the MAC table from the guest's probe.
+    expect([stat(out, 'device vdpa0 cvq', 'cvq requests'), stat(out, 'device vdpa0 cvq', 'cvq errors')]).toEqual([3, 0]);
   });
 
   describe('errors: one line naming the cause, exit 1, nothing left behind', () => {
