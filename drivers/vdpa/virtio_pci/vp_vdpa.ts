@@ -37,7 +37,7 @@ import {
   type VdpaNotificationArea,
   type VdpaVqState,
 } from '../vdpa_ops.js';
-import { type VpVdpaLm, lmStateIsPacked, vpVdpaLmProbe } from './vp_vdpa_lm.js';
+import { type VpVdpaLm, vpVdpaLmProbe } from './vp_vdpa_lm.js';
 
 export const VP_VDPA_QUEUE_MAX = 256;
 /** The PCI driver's name (what driver_override names). */
@@ -206,9 +206,10 @@ export class VpVdpa {
       getVqState: (idx, state) => {
         // Not supported by the virtio spec: no live migration, no vhost stop/start (upstream).
         if (!lm) return -EOPNOTSUPP;
-        const word = lm.readVqState(idx);
-        if (lmStateIsPacked(word) || this.isPacked()) return -EOPNOTSUPP;
-        state.availIndex = word & 0xffff;
+        // Packed rings read LM_PACKED_STATE and have no state here. The negotiated features say
+        // which ring it is, not the word: 0xffffffff is also a split ring with avail = used = 0xffff.
+        if (this.isPacked()) return -EOPNOTSUPP;
+        state.availIndex = lm.readVqState(idx) & 0xffff;
         return 0;
       },
       setVqState: (idx, state) => {

@@ -9,7 +9,6 @@
 import {
   LM_DISABLE,
   LM_ENABLE,
-  LM_PACKED_STATE,
   LM_REGION_SIZE,
   type LmRegisterLayout,
   lmVringStateOffset,
@@ -30,7 +29,10 @@ export class VpVdpaLm {
     readonly layout: LmRegisterLayout,
   ) {}
 
-  /** The ring-state word of vq `qid`: last_avail | used << 16, or LM_PACKED_STATE for packed rings. */
+  /**
+   * The ring-state word of vq `qid`: last_avail | used << 16, or LM_PACKED_STATE for packed rings
+   * (a value a split ring with both indices at 0xffff also reads: only the features tell them apart).
+   */
   readVqState(qid: number): number {
     return this.regs.read32(lmVringStateOffset(this.layout, qid)) >>> 0;
   }
@@ -59,9 +61,6 @@ export class VpVdpaLm {
     return this.logging;
   }
 }
-
-/** Whether a ring-state word says "not a split ring". */
-export const lmStateIsPacked = (word: number): boolean => word === LM_PACKED_STATE;
 
 /**
  * Locates the LM block after the notify region of a probed modern device: the block, or

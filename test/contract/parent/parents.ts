@@ -1,18 +1,24 @@
 // The parents the vDPA parent contract (rules.ts) runs on, each created as an operator creates it:
 // a host booted with the parent's module and without vhost_vdpa, so that nothing but the rules
-// drives the config ops, then `vdpa dev add` over netlink. A case declares what the ops cannot
-// show (vq state support, whether a vq can be disabled, what reset does to vq callbacks), the
-// smallest datapath the suite knows for it, and the rules it is known to break.
+// drives the config ops, then `vdpa dev add` over netlink (vp_vdpa: on the PCI management device
+// of an emulated virtio-net-pci function bound to it, DMA through the platform IOMMU). A case
+// declares what the ops cannot show (vq state support, whether a vq can be disabled, what reset
+// does to vq callbacks and driver features), the smallest datapath the suite knows for it, and
+// the rules it is known to break.
 
 import { type VdpaSim, VdpaSimNetx } from '../../../drivers/vdpa/vdpa_sim/index.js';
 import type { VdpaDevice } from '../../../drivers/vdpa/vdpa.js';
 import type { VdpaConfigOps } from '../../../drivers/vdpa/vdpa_ops.js';
 import type { ModuleName } from '../../../drivers/profile.js';
+import { IOMMU_READ, IOMMU_WRITE } from '../../../drivers/iommu/iommu.js';
+import type { PciDev } from '../../../drivers/pci/pci.js';
 import { MemFile, PAGE_SIZE } from '../../../lib/mm/index.js';
 import { VirtqueueSplit } from '../../../lib/virtio/index.js';
 import { Host } from '../../../sim/host/index.js';
+import type { LmOptions, VirtioNetPci } from '../../../sim/pci/index.js';
 import { type UapiProfile, VIRTIO_BLK_T_FLUSH, VIRTIO_NET_F_STATUS, errnoName } from '../../../uapi/index.js';
 import { type DevAddOptions, devAdd, devDel } from '../../helpers/vdpa_nl.js';
+import { vpDevice, vpHost } from '../../helpers/vp_vdpa.js';
 
 /** Memory the device reaches by DMA: the bytes, and the address the device uses for byte 0. */
 export interface DmaBuffer {
@@ -88,6 +94,12 @@ export interface DeclaredCapabilities {
   disableVq: boolean;
   /** reset() keeps the vq callbacks (vp_vdpa_reset) instead of clearing them (vdpasim_vq_reset). */
   resetKeepsVqCb: boolean;
+  /**
+   * get_driver_features() reads 0 after reset(). False for vp_vdpa over QEMU's virtio-net-pci:
+   * vp_vdpa_reset() writes only device_status, and virtio_pci_reset() (before QEMU's 2025
+   * extended-features series) keeps the driver_feature words vp_modern_get_driver_features() reads.
+   */
+  resetClearsDriverFeatures: boolean;
 }
 
 export interface Capabilities extends DeclaredCapabilities {
@@ -100,11 +112,12 @@ export interface Capabilities extends DeclaredCapabilities {
 
 /** The optional ops a parent has, plus what it declares. */
 export function capabilitiesOf(ops: VdpaConfigOps, declared: DeclaredCapabilities): Capabilities {
-  const { vqState, disableVq, resetKeepsVqCb } = declared;
+  const { vqState, disableVq, resetKeepsVqCb, resetClearsDriverFeatures } = declared;
   return {
     vqState,
     disableVq,
     resetKeepsVqCb,
+    resetClearsDriverFeatures,
     suspend: ops.suspend !== undefined,
     resume: ops.resume !== undefined,
     generation: ops.getGeneration !== undefined,
@@ -182,7 +195,7 @@ function netxLinkFlap(vdev: VdpaDevice): ConfigChange {
   return { features: 1n << BigInt(VIRTIO_NET_F_STATUS), raise: () => netx.setLink(!netx.linkUp) };
 }
 
-const SIM_CAPS: DeclaredCapabilities = { vqState: 'full', disableVq: true, resetKeepsVqCb: false };
+const SIM_CAPS: DeclaredCapabilities = { vqState: 'full', disableVq: true, resetKeepsVqCb: false, resetClearsDriverFeatures: true };
 const SIM_QUIRKS: ReadonlySet<Quirk> = new Set(['set-group-asid-accepts-ngroups']);
 const DEV = 'contract0';
 
@@ -228,6 +241,75 @@ function simCase(o: SimCase): ParentCase {
   };
 }
 
+/** virtio-net-pci: a link flap raises a config interrupt (virtio_net_set_link_status) once DRIVER_OK. */
+function pciLinkFlap(fn: VirtioNetPci): ConfigChange {
+  return { features: 1n << BigInt(VIRTIO_NET_F_STATUS), raise: () => fn.setLink(!fn.linkUp) };
+}
+
+/**
+ * DMA through the platform IOMMU: a paging domain attached to the function (what vhost-vdpa does
+ * at open), each buffer's pages mapped one by one at IOVAs that are not their physical addresses.
+ */
+function iommuDma(host: Host, pdev: PciDev): (size: number) => DmaBuffer {
+  const domain = pdev.iommu.domainAlloc();
+  if (pdev.iommu.attach(domain)) throw new Error(`contract: cannot attach an IOMMU domain to ${pdev.slot}`);
+  let next = 0x4000_0000n;
+  return (size) => {
+    const file = MemFile.create(host.phys, 'contract-dma', Math.ceil(size / PAGE_SIZE) * PAGE_SIZE);
+    if (!file.obj.populate(0, file.obj.pages)) throw new Error('contract: no memory for DMA');
+    const iova = next;
+    file.obj.pfn.forEach((pfn, i) => {
+      const r = domain.map(iova + BigInt(i * PAGE_SIZE), BigInt(pfn * PAGE_SIZE), BigInt(PAGE_SIZE), IOMMU_READ | IOMMU_WRITE);
+      if (r) throw new Error(`contract: iommu_map: ${errnoName(r)}`);
+    });
+    next += BigInt(file.obj.pages * PAGE_SIZE) + BigInt(PAGE_SIZE);
+    return { iova: Number(iova), bytes: file.obj.bytes };
+  };
+}
+
+interface VpCase {
+  name: string;
+  profile?: UapiProfile;
+  lm?: LmOptions;
+  vqState: DeclaredCapabilities['vqState'];
+}
+
+/**
+ * vp_vdpa over an emulated virtio-net-pci function: `vdpa dev add` on pci/<slot>. Virtio-pci
+ * forbids writing 0 to queue_enable (QEMU marks the device broken), and vp_vdpa_reset() keeps
+ * vring[].cb; the LM variant reports and restores vq state through the ring-state words.
+ */
+function vpCase(o: VpCase): ParentCase {
+  const declared: DeclaredCapabilities = { vqState: o.vqState, disableVq: false, resetKeepsVqCb: true, resetClearsDriverFeatures: false };
+  return {
+    name: o.name,
+    create() {
+      const vp = vpHost({ vhost: false, ...(o.profile ? { profile: o.profile } : {}), ...(o.lm ? { lm: o.lm } : {}) });
+      const vdev = vpDevice(vp, { name: DEV });
+      if (vdev.driver) throw new Error(`${o.name}: ${DEV} is bound to a driver`);
+      const ops = vdev.config;
+      return {
+        name: o.name,
+        host: vp.host,
+        vdev,
+        ops,
+        nvqs: vdev.nvqs,
+        ngroups: vdev.ngroups,
+        nas: vdev.nas,
+        caps: capabilitiesOf(ops, declared),
+        quirks: new Set(),
+        settle: () => void vp.host.settleSync(),
+        dmaAlloc: iommuDma(vp.host, vp.pdev),
+        datapath: netTx,
+        configChange: pciLinkFlap(vp.fn),
+      };
+    },
+    destroy(p) {
+      devDel(p.host, p.vdev.name);
+    },
+  };
+}
+
 export const PARENTS: readonly ParentCase[] = [
   simCase({ name: 'vdpa_sim_net', module: 'vdpa_sim_net', dev: { mgmtdev: 'vdpasim_net' }, datapath: netTx }),
   simCase({ name: 'vdpa_sim_net (linux-6.1)', profile: 'linux-6.1', module: 'vdpa_sim_net', dev: { mgmtdev: 'vdpasim_net' }, datapath: netTx }),
@@ -239,11 +321,6 @@ export const PARENTS: readonly ParentCase[] = [
     configChange: netxLinkFlap,
   }),
   simCase({ name: 'vdpa_sim_blk', module: 'vdpa_sim_blk', dev: { mgmtdev: 'vdpasim_blk' }, datapath: blkFlush }),
-  // ---- vp_vdpa cases go here ---------------------------------------------------------------
-  // One case per variant (without and with the LM registers): a host with the emulated
-  // virtio-pci function and vp_vdpa (no vhost_vdpa), `vdpa dev add` on its PCI mgmtdev, dmaAlloc
-  // reaching the function through the platform IOMMU, and declared capabilities
-  // { vqState: 'initial-only' (without LM) | 'full' (with LM), disableVq: false (virtio-pci:
-  // the driver must not write 0 to queue_enable), resetKeepsVqCb: true (vp_vdpa_reset keeps
-  // vring[].cb) }; configChange if the function can raise one.
+  vpCase({ name: 'vp_vdpa', vqState: 'initial-only' }),
+  vpCase({ name: 'vp_vdpa with LM (proposal-lm-log)', profile: 'proposal-lm-log', lm: { layout: 'code', dirty: 'complete' }, vqState: 'full' }),
 ];
