@@ -1,15 +1,25 @@
 // Through a real tap: a guest on a live simulated host (`vdpasim serve`'s machine, vdpasim_netx)
 // whose device is cabled to a tap in a network namespace the bench makes and deletes.
 // tap.rtt: ICMP echo round trips per second, iputils `ping -f` (one request in flight) from the
-// namespace. tap.rx: frames per second the guest receives while python3 floods the tap through
-// an AF_PACKET socket (UDP to the discard port; the offered rate and overruns are extra fields).
-// tap.tx: frames per second the guest's driver sends out through the device into the tap (to a
-// MAC nobody has, so the host drops them cheaply; the tap's own rx counter confirms them).
+// namespace. tap.rx: frames per second the guest's virtio-net driver took off its RX ring while
+// python3 floods the tap through an AF_PACKET socket (UDP to the guest's discard port, which it
+// drops as NO_SOCKET). tap.tx: frames per second the host kernel counted into the tap (its
+// rx_packets) while the guest's driver sends through the device (to a MAC nobody has, so the
+// host drops them cheaply).
+// Every figure is a count over the measured window divided by its length; the extra fields are
+// counts over the same window (`seconds`), except `offeredPerS` and `cpuPct`, and say where
+// frames went: tap.rx `offeredPerS` is what the host put into the tap (frames read plus frames its
+// full queue dropped, `tapDropped`), `overruns` frames the device had no RX buffer for, `cpuPct`
+// this process's CPU (100 = one core: below that with `tapDropped` > 0, something else had the
+// CPU); tap.tx `written` is what the backend wrote (`writeErrors` what the tap refused) and
+// `hostDiscarded` what the host's stack threw away after counting it in (all of it: nothing
+// handles the frames' EtherType, which is what makes the host a cheap sink).
 // Needs root, iproute2, and ping / python3 for rtt / rx; otherwise each says why on stderr and
 // reports nothing. For scale: a C responder on a tap does ~70,000 ping round trips/s here, and a
-// C writer puts ~3 M frames/s into a tap.
+// C writer puts ~3 M frames/s into a tap; one python3 sender offers ~0.6-0.9 M frames/s.
 
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { HostError, Tap } from '../lib/host/index.js';
 import { type Server, startServe } from '../sim/scenarios/index.js';
 import type { BenchCase, BenchDef } from './harness.js';
@@ -137,35 +147,88 @@ while time.perf_counter() < end:
 print(n, time.perf_counter() - t0)
 `;
 
+/** The tap's counters as the host kernel keeps them (`ip -s link`), read outside measured windows. */
+interface TapCounters {
+  /** Frames written to the tap fd that the host accepted (device -> host). */
+  rxPackets: number;
+  rxDropped: number;
+  /** Frames the tap fd gave us to read (counted when read: host -> device). */
+  txPackets: number;
+  /** Frames the host dropped because the tap's queue was full (nobody read fast enough). */
+  txDropped: number;
+  /** The tap's queue length (txqueuelen; tun's read queue holds this many frames). */
+  qlen: number;
+}
+
+function tapCounters(r: Rig): TapCounters {
+  type Link = { txqlen?: number; stats64: { rx: { packets: number; dropped: number }; tx: { packets: number; dropped: number } } };
+  const j = (JSON.parse(ip('-n', r.ns, '-j', '-s', 'link', 'show', r.tap.name)) as Link[])[0];
+  if (!j) throw new Error(`tap bench: ${r.tap.name} is gone`);
+  const { rx, tx } = j.stats64;
+  return { rxPackets: rx.packets, rxDropped: rx.dropped, txPackets: tx.packets, txDropped: tx.dropped, qlen: j.txqlen ?? 0 };
+}
+
+/**
+ * The same counters, without qlen, from /proc/PID/net/dev of a process in the tap's namespace:
+ * a file read, where `ip` would be a process that blocks the event loop for milliseconds, long
+ * enough for a flood to fill the tap's queue.
+ */
+function procTapCounters(pid: number, tap: string): Omit<TapCounters, 'qlen'> {
+  const line = readFileSync(`/proc/${pid}/net/dev`, 'utf8')
+    .split('\n')
+    .find((l) => l.trimStart().startsWith(`${tap}:`));
+  if (!line) throw new Error(`tap bench: ${tap} is not in /proc/${pid}/net/dev`);
+  // rx: bytes packets errs drop fifo frame compressed multicast; tx: bytes packets errs drop ...
+  const f = (line.split(':')[1] as string).trim().split(/\s+/).map(Number);
+  return { rxPackets: f[1] as number, rxDropped: f[3] as number, txPackets: f[9] as number, txDropped: f[11] as number };
+}
+
+/** Frames the guest's virtio-net driver took off its RX rings (virtnet's rq packets). */
+const guestRx = (r: Rig): number => r.server.vm.nic.rq.reduce((n, q) => n + q.stats.packets, 0);
+
 function rxCase(size: number): BenchCase {
   return {
     name: `size=${size}`,
     extra: { device: 'vdpasim_netx' },
     measure: (timeMs) =>
       withRig(async (r) => {
-        const guest = () => r.server.vm.stack.link.stats.rxPackets;
         const seconds = timeMs / 1000 + 1;
         const flood: ChildProcess = spawn('ip', ['netns', 'exec', r.ns, 'python3', '-c', FLOOD, r.tap.name, String(size), String(seconds)], {
-          stdio: ['ignore', 'pipe', 'inherit'],
+          stdio: ['ignore', 'ignore', 'inherit'],
         });
-        let out = '';
-        flood.stdout?.on('data', (d: Buffer) => (out += d.toString()));
         const exited = new Promise<void>((resolve) => flood.once('exit', () => resolve()));
         try {
           // Measure once frames flow: python's start-up is not part of the figure.
-          for (let i = 0; i < 200 && guest() === 0; i++) await sleep(10);
+          for (let i = 0; i < 200 && guestRx(r) === 0; i++) await sleep(10);
           await sleep(100);
-          const stats = r.server.stats().tap.rx;
-          const [n0, o0, t0] = [guest(), stats.overruns, performance.now()];
+          const be = r.server.backend.stats.rx;
+          // `ip netns exec` execs python3: this pid is a process in the namespace.
+          const pid = flood.pid as number;
+          const k0 = procTapCounters(pid, r.tap.name);
+          const [g0, o0, w0, c0, t0] = [guestRx(r), be.overruns, be.wakeups, process.cpuUsage(), performance.now()];
           await sleep(timeMs);
-          const [n1, t1] = [guest(), performance.now()];
-          const overruns = r.server.stats().tap.rx.overruns - o0;
+          const [g1, o1, w1, c1, t1] = [guestRx(r), be.overruns, be.wakeups, process.cpuUsage(c0), performance.now()];
+          const k1 = procTapCounters(pid, r.tap.name);
           await Promise.race([exited, sleep((seconds + 5) * 1000)]);
-          const [sent, took] = out.trim().split(/\s+/).map(Number);
+          const { qlen } = tapCounters(r);
+          const s = (t1 - t0) / 1000;
+          const received = g1 - g0;
+          // What the host put into the tap meanwhile: what we read plus what its full queue dropped.
+          const read = k1.txPackets - k0.txPackets;
+          const tapDropped = k1.txDropped - k0.txDropped;
           return {
-            ops: n1 - n0,
-            seconds: (t1 - t0) / 1000,
-            extra: { overruns, offered: sent && took ? Math.round(sent / took) : 0 },
+            ops: received,
+            seconds: s,
+            extra: {
+              received,
+              seconds: Math.round(s * 1000) / 1000,
+              offeredPerS: Math.round((read + tapDropped) / s),
+              tapDropped,
+              overruns: o1 - o0,
+              tapQueue: qlen,
+              framesPerWakeup: w1 > w0 ? Math.round(read / (w1 - w0)) : 0,
+              cpuPct: Math.round((c1.user + c1.system) / 10 / (t1 - t0)),
+            },
           };
         } finally {
           flood.kill('SIGKILL');
@@ -184,12 +247,6 @@ function stray(size: number): Uint8Array {
   return f;
 }
 
-/** The tap's rx_packets as the host kernel counts it (frames written to the tap). */
-function kernelRx(r: Rig): number {
-  const j = JSON.parse(ip('-n', r.ns, '-j', '-s', 'link', 'show', r.tap.name)) as { stats64: { rx: { packets: number } } }[];
-  return j[0]?.stats64.rx.packets ?? 0;
-}
-
 function txCase(size: number): BenchCase {
   return {
     name: `size=${size}`,
@@ -202,16 +259,26 @@ function txCase(size: number): BenchCase {
           for (let i = 0; i < BATCH; i++) if (!vm.nic.xmit(f, 0, size, i < BATCH - 1)) break;
           host.settleSync();
         };
-        const tx = () => r.server.backend.stats.tx.frames;
+        const tx = r.server.backend.stats.tx;
         for (let i = 0; i < 100; i++) burst();
-        const [n0, k0, t0] = [tx(), kernelRx(r), performance.now()];
+        const k0 = tapCounters(r);
+        const [n0, e0, t0] = [tx.frames, tx.errors + tx.linkDown, performance.now()];
         // The event loop turns every few milliseconds, as a guest vCPU would be preempted.
         while (performance.now() - t0 < timeMs) {
           for (let i = 0; i < 20; i++) burst();
           await new Promise<void>((resolve) => setImmediate(resolve));
         }
-        const [n1, t1] = [tx(), performance.now()];
-        return { ops: n1 - n0, seconds: (t1 - t0) / 1000, extra: { kernelRx: kernelRx(r) - k0, errors: r.server.backend.stats.tx.errors } };
+        // Writes are synchronous: the host has counted every frame by the time the loop ends.
+        const [n1, e1, t1] = [tx.frames, tx.errors + tx.linkDown, performance.now()];
+        const k1 = tapCounters(r);
+        const arrived = k1.rxPackets - k0.rxPackets;
+        const s = (t1 - t0) / 1000;
+        // The figure is what the host counted into the tap, not what we believe we wrote.
+        return {
+          ops: arrived,
+          seconds: s,
+          extra: { arrived, written: n1 - n0, seconds: Math.round(s * 1000) / 1000, hostDiscarded: k1.rxDropped - k0.rxDropped, writeErrors: e1 - e0 },
+        };
       }),
   };
 }

@@ -517,12 +517,17 @@ export class Vringh {
   // The caller's buffer of the last window copy, its views and its offset in them (reading
   // .buffer and .byteOffset costs more than a small copy).
   private ioBuf: Uint8Array | undefined;
+  private ioAb: ArrayBufferLike | undefined;
   private ioV = EMPTY;
   private ioBase = 0;
 
   private setIo(buf: Uint8Array): void {
     this.ioBuf = buf;
-    this.ioV = viewsOf(buf.buffer);
+    const ab = buf.buffer;
+    if (ab !== this.ioAb) {
+      this.ioAb = ab;
+      this.ioV = viewsOf(ab);
+    }
     this.ioBase = buf.byteOffset;
   }
 
@@ -692,13 +697,16 @@ export class Vringh {
     return 0;
   }
 
-  /** vringh_iov_xfer(): bytes moved, or -errno (EFAULT for any translation or memory failure). */
-  private xfer(iov: VringhKiov, buf: Uint8Array, len: number, write: boolean): number {
+  /**
+   * vringh_iov_xfer(): bytes moved between the segments and buf[off, off + len), or -errno
+   * (EFAULT for any translation or memory failure).
+   */
+  private xfer(iov: VringhKiov, buf: Uint8Array, off: number, len: number, write: boolean): number {
     let done = 0;
     while (len > 0 && iov.i < iov.used) {
       const k = iov.i;
       const part = Math.min(iov.len[k] as number, len);
-      if (part > 0 && this.copyIotlb(iov.hi[k] as number, iov.lo[k] as number, buf, done, part, write) !== part) return -EFAULT;
+      if (part > 0 && this.copyIotlb(iov.hi[k] as number, iov.lo[k] as number, buf, off + done, part, write) !== part) return -EFAULT;
       done += part;
       len -= part;
       iov.advance(part);
@@ -706,16 +714,25 @@ export class Vringh {
     return done;
   }
 
-  /** vringh_iov_pull_iotlb(): copies up to `len` bytes from the readable segments into `dst`. */
-  pull(riov: VringhKiov, dst: Uint8Array, len = dst.length): number {
+  /**
+   * vringh_iov_pull_iotlb(): copies up to `len` bytes from the readable segments into dst from
+   * dstOff on (at most to its end); -EINVAL for a negative dstOff.
+   */
+  pull(riov: VringhKiov, dst: Uint8Array, len = dst.length, dstOff = 0): number {
+    if (!(dstOff >= 0)) return -EINVAL;
     this.caches();
-    return this.xfer(riov, dst, Math.min(len, dst.length), false);
+    return this.xfer(riov, dst, dstOff, Math.min(len, dst.length - dstOff), false);
   }
 
-  /** vringh_iov_push_iotlb(): copies up to `len` bytes of `src` into the writable segments. */
-  push(wiov: VringhKiov, src: Uint8Array, len = src.length): number {
+  /**
+   * vringh_iov_push_iotlb(): copies up to `len` bytes of src from srcOff on (at most to its end)
+   * into the writable segments; -EINVAL for a negative srcOff. An offset rather than a subarray:
+   * a datapath pushing frames that lie in one larger buffer then makes no view per frame.
+   */
+  push(wiov: VringhKiov, src: Uint8Array, len = src.length, srcOff = 0): number {
+    if (!(srcOff >= 0)) return -EINVAL;
     this.caches();
-    return this.xfer(wiov, src, Math.min(len, src.length), true);
+    return this.xfer(wiov, src, srcOff, Math.min(len, src.length - srcOff), true);
   }
 
   /** vringh_complete_iotlb(): publishes one used element; 0 or -errno. */

@@ -163,6 +163,26 @@ for (const va of [false, true]) {
       expect([...t.ram.subarray(t.B + 64, t.B + 73)]).toEqual([9, 8, 7, 6, 5, 4, 3, 2, 0]);
     });
 
+    it('pull and push at an offset in the caller buffer: bounded by its end; a negative offset is EINVAL', () => {
+      const t = raw(4, va);
+      t.ram.set([1, 2, 3, 4, 5, 6], t.B);
+      putDesc(t.ram, t.D, 0, t.B, 6, NEXT, 1);
+      putDesc(t.ram, t.D, 1, t.B + 64, 8, WRITE, 0);
+      makeAvail(t.ram, t.A, 4, 0);
+      expect(t.vrh.getdesc(t.riov, t.wiov, t.h)).toBe(1);
+      const dst = new Uint8Array(6);
+      expect(t.vrh.pull(t.riov, dst, 6, -1)).toBe(-EINVAL);
+      // Room for 4 bytes from offset 2: the rest stays in the iov for the next pull.
+      expect(t.vrh.pull(t.riov, dst, 6, 2)).toBe(4);
+      expect([...dst]).toEqual([0, 0, 1, 2, 3, 4]);
+      expect(t.vrh.pull(t.riov, dst, 6, 6)).toBe(0);
+      expect(t.vrh.pull(t.riov, dst, 6, 0)).toBe(2);
+      const src = Uint8Array.of(0xaa, 0xbb, 9, 8, 7);
+      expect(t.vrh.push(t.wiov, src, 5, -3)).toBe(-EINVAL);
+      expect(t.vrh.push(t.wiov, src, 5, 2)).toBe(3);
+      expect([...t.ram.subarray(t.B + 64, t.B + 68)]).toEqual([9, 8, 7, 0]);
+    });
+
     it('a buffer in an IOTLB gap or without the needed permission fails the copy with EFAULT', () => {
       const t = raw(4, va);
       putDesc(t.ram, t.D, 0, 0x7fff_0000, 4, 0, 0);

@@ -45,8 +45,8 @@ import {
   NET_RX_NO_CARRIER,
   NET_RX_OVERRUN,
   type NetAttachment,
-  type NetPort,
   type NetRxVerdict,
+  type InPlaceNetPort,
   VirtioNetState,
   loopbackBackend,
   virtioNetHdrLen,
@@ -120,7 +120,7 @@ export interface VdpaSimNetxStats {
 }
 
 /** The device state beside the vdpa_sim core; it is also the device's port on its medium. */
-export class VdpaSimNetx implements NetPort {
+export class VdpaSimNetx implements InPlaceNetPort {
   readonly n: VirtioNetState;
   readonly stats: VdpaSimNetxStats;
   linkUp = true;
@@ -212,6 +212,11 @@ export class VdpaSimNetx implements NetPort {
 
   /** A frame offered by the medium: filter, the RX queue of the pair, push, complete. */
   receive(buf: Uint8Array, hdrLen: number, len: number, queue: number): NetRxVerdict {
+    return this.receiveAt(buf, 0, hdrLen, len, queue);
+  }
+
+  /** receive() of the frame at buf[off, off + len), where a medium read it (InPlaceNetPort). */
+  receiveAt(buf: Uint8Array, off: number, hdrLen: number, len: number, queue: number): NetRxVerdict {
     const sim = this.sim;
     const pairs = this.n.multiqueue ? this.n.currQueuePairs : 1;
     const q = queue % pairs;
@@ -223,7 +228,7 @@ export class VdpaSimNetx implements NetPort {
     }
     const own = this.hdrLen();
     const frame = len - hdrLen;
-    if (frame > ETH_HLEN + VLAN_HLEN + this.mtu || !this.n.receiveFilter(buf, hdrLen, frame)) {
+    if (frame > ETH_HLEN + VLAN_HLEN + this.mtu || !this.n.receiveFilter(buf, off + hdrLen, frame)) {
       rx.drops++;
       return NET_RX_FILTERED;
     }
@@ -233,12 +238,12 @@ export class VdpaSimNetx implements NetPort {
     }
     let write: number;
     if (hdrLen === own) {
-      write = rxq.vring.push(rxq.inIov, buf, len);
+      write = rxq.vring.push(rxq.inIov, buf, len, off);
     } else {
       // Another header layout: the driver gets its own, zeroed (no offload metadata to carry).
       this.buffer.fill(0, 0, own);
       write = rxq.vring.push(rxq.inIov, this.buffer, own);
-      const rest = write === own ? rxq.vring.push(rxq.inIov, buf.subarray(hdrLen, len)) : -1;
+      const rest = write === own ? rxq.vring.push(rxq.inIov, buf, len - hdrLen, off + hdrLen) : -1;
       write = rest < 0 ? -1 : own + rest;
     }
     if (write < len - hdrLen + own) {

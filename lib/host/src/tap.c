@@ -12,6 +12,7 @@
 #include <linux/if_tun.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static napi_value failure(napi_env env, int err, const char *op)
@@ -104,7 +105,9 @@ static napi_value js_tap_read_frames(napi_env env, napi_callback_info info)
 	if ((size_t)max > count / 2)
 		max = (int32_t)(count / 2);
 	while (n < max && len - off >= (size_t)room) {
-		ssize_t r = read(fd, (char *)data + off, (size_t)room);
+		/* The raw syscall: glibc's read() is a cancellation point and brackets the syscall with
+		 * pthread async-cancel calls, ~15 ns a frame here, for a non-blocking fd that never waits. */
+		ssize_t r = syscall(SYS_read, fd, (char *)data + off, (size_t)room);
 
 		if (r < 0)
 			return vh_int(env, n ? n : -errno);

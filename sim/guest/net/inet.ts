@@ -50,7 +50,12 @@ export function inetChecksum(buf: Uint8Array, off: number, len: number, sum = 0)
     i += 2;
   }
   if (len & 1) acc += (buf[i] as number) << 8;
-  while (acc > 0xffff) acc = (acc % 0x10000) + Math.floor(acc / 0x10000);
+  // Folding: acc - hi * 2^16 is acc % 2^16, exactly (both below 2^53), without the float modulo
+  // that V8 compiles to a call to fmod() (half of a 20-byte header's checksum time, bench tap.rx).
+  while (acc > 0xffff) {
+    const hi = Math.floor(acc / 0x10000);
+    acc = acc - hi * 0x10000 + hi;
+  }
   return ~acc & 0xffff;
 }
 
