@@ -27,10 +27,10 @@ export class NetCapture {
     private readonly clock: () => bigint = epochNs,
   ) {}
 
-  /** Records one frame: buf[hdrLen, len) is the Ethernet frame (a TapFrameObserver). */
-  frame(dir: 'rx' | 'tx', queue: number, buf: Uint8Array, hdrLen: number, len: number, verdict: NetRxVerdict): void {
+  /** Records one frame: buf[off + hdrLen, off + len) is the Ethernet frame (a TapFrameObserver). */
+  frame(dir: 'rx' | 'tx', queue: number, buf: Uint8Array, off: number, hdrLen: number, len: number, verdict: NetRxVerdict): void {
     const id = this.ids[queue] ?? this.declare(queue);
-    this.writer.writePacket(id, buf.subarray(hdrLen, len), {
+    this.writer.writePacket(id, buf.subarray(off + hdrLen, off + len), {
       timestampNs: this.clock(),
       direction: dir === 'rx' ? 'in' : 'out',
       comment: `${this.device} ${dir}${queue} ${NET_RX_VERDICT_NAMES[verdict]}`,

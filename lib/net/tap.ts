@@ -1,15 +1,15 @@
 // The `tap` medium: a simulated NIC whose cable ends in a real Linux tap interface (lib/host/tap.ts,
 // opened as tools/virtio/vhost_net_test.c opens one), so the host's own stack, ping, tcpdump and
 // socket programs talk to the guest through the whole vDPA datapath. Works with any NetPort:
-// vdpa_sim_net, vdpasim_netx, and vp_vdpa's virtio-net function once it offers one.
+// vdpa_sim_net, vdpasim_netx and the virtio-net-pci function vp_vdpa drives.
 // TX: the frame the device transmits (virtio-net header + Ethernet) is written to the tap behind
 // the tap's vnet header; the device's header is copied in as is when the sizes agree (zero copy)
 // and re-laid out when they do not (a 10-byte legacy header gets num_buffers = 0).
 // RX: the addon's poll callback (libuv, on the event loop) says the tap is readable; each wake-up
 // reads every ready frame, up to a budget, in chunks of one native call each (crossing into C
 // costs as much as the read itself), and offers each frame to the port with the tap's header,
-// where it lies in the read buffer when the port takes frames in place (InPlaceNetPort: nothing
-// is allocated per frame); the device's filter and RX queue decide.
+// where it lies in the read buffer (nothing is allocated per frame); the device's filter and RX
+// queue decide.
 // Not a kernel file. Deviations from a kernel tap backend (vhost-net): one queue (every TX queue
 // writes the one fd, RX arrives on queue pair 0); no offloads are negotiated with the tap, so
 // the host checksums in software and never sends GSO frames; a frame the guest posted no buffer
@@ -29,23 +29,6 @@ import {
   type NetPort,
   type NetRxVerdict,
 } from './backend.js';
-
-/**
- * A port that can take a frame where it lies, buf[off, off + len) (vdpasim_netx): the backend
- * then offers every frame of a chunk straight from its read buffer. Other ports get receive()
- * with a view that starts at the frame. An offset rather than a view per frame: making one, and
- * then reading its .buffer and .byteOffset where the frame is copied, costs ~100 ns a frame on
- * Node 20, a sixth of the whole JS path (bench tap.rx).
- */
-export interface InPlaceNetPort extends NetPort {
-  /** receive() of the frame at buf[off, off + len): the same verdicts and counters. */
-  receiveAt(buf: Uint8Array, off: number, hdrLen: number, len: number, queue: number): NetRxVerdict;
-}
-
-/** Whether `port` takes frames in place. */
-export function isInPlaceNetPort(port: NetPort): port is InPlaceNetPort {
-  return typeof (port as Partial<InPlaceNetPort>).receiveAt === 'function';
-}
 
 /** What the backend needs of a tap: lib/host's Tap, or a stand-in in tests. */
 export interface TapDevice {
@@ -75,8 +58,6 @@ export const TAP_RX_BUDGET = 256;
  * the chunk was already read.
  */
 export const TAP_RX_CHUNK = 64;
-/** Where the addon starts each frame it reads in a chunk: a multiple of this (tap.c's TAP_FRAME_ALIGN). */
-const TAP_FRAME_ALIGN = 64;
 /** The largest frame read from a tap without GSO: 64 KiB covers any MTU a tap accepts. */
 const TAP_FRAME_MAX = 65536;
 /** A chunk of frames up to this size fits the read buffer whole (larger ones take several calls). */
@@ -110,11 +91,15 @@ export interface TapBackendStats {
   };
 }
 
-/** Sees every frame crossing the backend (a capture, a tracer); `buf` is valid during the call only. */
+/**
+ * Sees every frame crossing the backend (a capture, a tracer): buf[off, off + len), header first;
+ * `buf` is valid during the call only.
+ */
 export type TapFrameObserver = (
   dir: 'rx' | 'tx',
   queue: number,
   buf: Uint8Array,
+  off: number,
   hdrLen: number,
   len: number,
   verdict: NetRxVerdict,
@@ -135,18 +120,10 @@ export class TapBackend implements NetBackend {
     tx: { frames: 0, bytes: 0, linkDown: 0, errors: 0, lastErrno: 0 },
   };
   private port: NetPort | undefined;
-  /** The port, when it takes frames in place. */
-  private readonly inPlace: InPlaceNetPort | undefined;
   private readonly watch: FdWatch;
   /** Where a chunk of frames is read; `spans` says where each one is. */
   private readonly rxBuf: Uint8Array;
   private readonly spans = new Int32Array(2 * TAP_RX_CHUNK);
-  /**
-   * rxBuf from each TAP_FRAME_ALIGN boundary on, made the first time a frame starts there (the
-   * addon starts every frame on one): for ports that are not InPlaceNetPorts and for the
-   * observer, which take the frame at offset 0, without a view made per frame.
-   */
-  private readonly rxViews: (Uint8Array | undefined)[] = [];
   /** Room for the largest frame, header included. */
   private readonly room: number;
   /** Where a frame is re-laid out when the device's header size is not the tap's. */
@@ -160,7 +137,6 @@ export class TapBackend implements NetBackend {
     opts: TapBackendOptions,
   ) {
     this.port = port;
-    this.inPlace = isInPlaceNetPort(port) ? port : undefined;
     this.budget = opts.budget ?? TAP_RX_BUDGET;
     if (!(Number.isInteger(this.budget) && this.budget > 0)) throw new RangeError(`tap: budget ${opts.budget} is not a positive integer`);
     this.observe = opts.observe;
@@ -209,7 +185,7 @@ export class TapBackend implements NetBackend {
         verdict = r === -EAGAIN || r === -ENOBUFS || r === -ENOMEM ? NET_RX_OVERRUN : NET_RX_FILTERED;
       }
     }
-    this.observe?.('tx', queue, buf, hdrLen, len, verdict);
+    this.observe?.('tx', queue, buf, 0, hdrLen, len, verdict);
     return verdict;
   }
 
@@ -232,20 +208,12 @@ export class TapBackend implements NetBackend {
     return tapHdr + frame;
   }
 
-  /** A view of rxBuf that starts at the frame at `off` (made once per aligned offset). */
-  private frameAt(off: number, n: number): Uint8Array {
-    if ((off & (TAP_FRAME_ALIGN - 1)) !== 0) return this.rxBuf.subarray(off, off + n);
-    const k = off / TAP_FRAME_ALIGN;
-    return this.rxViews[k] ?? (this.rxViews[k] = this.rxBuf.subarray(off));
-  }
-
   /** The poll callback: every ready frame up to the budget, each through the device's receive path. */
   private readable(): void {
     const rx = this.stats.rx;
     const buf = this.rxBuf;
     const spans = this.spans;
     const hdr = this.tap.vnetHdrSize;
-    const inPlace = this.inPlace;
     rx.wakeups++;
     for (let left = this.budget; left > 0; ) {
       const k = this.tap.readFrames(buf, spans, Math.min(left, TAP_RX_CHUNK), this.room);
@@ -266,14 +234,14 @@ export class TapBackend implements NetBackend {
         }
         rx.frames++;
         rx.bytes += n - hdr;
-        const verdict = port === inPlace ? inPlace.receiveAt(buf, off, hdr, n, 0) : port.receive(this.frameAt(off, n), hdr, n, 0);
+        const verdict = port.receive(buf, off, hdr, n, 0);
         if (verdict === NET_RX_DELIVERED) rx.delivered++;
         else if (verdict === NET_RX_FILTERED) rx.filtered++;
         else if (verdict === NET_RX_OVERRUN) {
           rx.overruns++;
           overrun = true;
         } else rx.errors++;
-        if (this.observe) this.observe('rx', 0, this.frameAt(off, n), hdr, n, verdict);
+        if (this.observe) this.observe('rx', 0, buf, off, hdr, n, verdict);
       }
       // No RX buffer: what is not read yet stays in the tap until the guest has run and refilled.
       if (overrun) return;

@@ -328,7 +328,7 @@ export class VirtioNetPci extends VirtioPciFunction implements NetPort {
   // ---- the medium ----------------------------------------------------------------------------
 
   /** virtio_net_receive_rcu(): a frame from the medium into the RX queue of its pair. */
-  receive(buf: Uint8Array, hdrLen: number, len: number, queue: number): NetRxVerdict {
+  receive(buf: Uint8Array, off: number, hdrLen: number, len: number, queue: number): NetRxVerdict {
     const pairs = this.n.multiqueue ? this.n.currQueuePairs : 1;
     const q = queue % pairs;
     const rxq = this.vqs[2 * q] as VirtQueue;
@@ -339,7 +339,7 @@ export class VirtioNetPci extends VirtioPciFunction implements NetPort {
       return NET_RX_OVERRUN;
     }
     const frame = len - hdrLen;
-    if (frame > ETH_HLEN + VLAN_HLEN + this.mtu || !this.n.receiveFilter(buf, hdrLen, frame)) {
+    if (frame > ETH_HLEN + VLAN_HLEN + this.mtu || !this.n.receiveFilter(buf, off + hdrLen, frame)) {
       rx.drops++;
       return NET_RX_FILTERED;
     }
@@ -350,10 +350,10 @@ export class VirtioNetPci extends VirtioPciFunction implements NetPort {
     let src = buf;
     if (hdrLen !== own || this.mergeable) {
       src = this.rxStream;
-      if (hdrLen === own) copyInto(src, 0, buf, 0, total);
+      if (hdrLen === own) copyInto(src, 0, buf, off, total);
       else {
         src.fill(0, 0, own);
-        copyInto(src, own, buf, hdrLen, frame);
+        copyInto(src, own, buf, off + hdrLen, frame);
       }
     }
     const seed = this.lm !== undefined && this.lm.dirty === 'seed' && this.lm.logging;
@@ -382,7 +382,7 @@ export class VirtioNetPci extends VirtioPciFunction implements NetPort {
       if (i === 0 && this.mergeable) this.locateNumBuffers(iov);
       const n = Math.min(total - offset, iov.remaining());
       if (logWrites) this.logIov(iov, n);
-      const wrote = rxq.vring.push(iov, src, src === buf ? total : n);
+      const wrote = src === buf ? rxq.vring.push(iov, buf, total, off) : rxq.vring.push(iov, src, n);
       if (wrote < 0) {
         this.virtioError(`rx buffer write failed: errno ${-wrote}`);
         return NET_RX_ERROR;

@@ -150,7 +150,7 @@ export class VdpaSimNet implements NetPort {
    * The receive half of the loop (receive_filter, then an RX buffer, push, complete): what the
    * medium calls with a frame. The frame is this device's own buffer when looped back.
    */
-  receive(buf: Uint8Array, hdrLen: number, len: number): NetRxVerdict {
+  receive(buf: Uint8Array, off: number, hdrLen: number, len: number): NetRxVerdict {
     const sim = this.sim;
     const rxq = sim.vqs[0] as VdpaSimVirtqueue;
     const rx = this.stats.rx;
@@ -160,7 +160,7 @@ export class VdpaSimNet implements NetPort {
       const own = this.hdrLen();
       const n = Math.min(len - hdrLen, PAGE_SIZE - own);
       this.buffer.fill(0, 0, own);
-      this.buffer.set(buf.subarray(hdrLen, hdrLen + n), own);
+      this.buffer.set(buf.subarray(off + hdrLen, off + hdrLen + n), own);
       len = own + n;
     }
     if (!this.receiveFilter(len)) {

@@ -46,7 +46,7 @@ import {
   NET_RX_OVERRUN,
   type NetAttachment,
   type NetRxVerdict,
-  type InPlaceNetPort,
+  type NetPort,
   VirtioNetState,
   loopbackBackend,
   virtioNetHdrLen,
@@ -120,7 +120,7 @@ export interface VdpaSimNetxStats {
 }
 
 /** The device state beside the vdpa_sim core; it is also the device's port on its medium. */
-export class VdpaSimNetx implements InPlaceNetPort {
+export class VdpaSimNetx implements NetPort {
   readonly n: VirtioNetState;
   readonly stats: VdpaSimNetxStats;
   linkUp = true;
@@ -211,12 +211,7 @@ export class VdpaSimNetx implements InPlaceNetPort {
   }
 
   /** A frame offered by the medium: filter, the RX queue of the pair, push, complete. */
-  receive(buf: Uint8Array, hdrLen: number, len: number, queue: number): NetRxVerdict {
-    return this.receiveAt(buf, 0, hdrLen, len, queue);
-  }
-
-  /** receive() of the frame at buf[off, off + len), where a medium read it (InPlaceNetPort). */
-  receiveAt(buf: Uint8Array, off: number, hdrLen: number, len: number, queue: number): NetRxVerdict {
+  receive(buf: Uint8Array, off: number, hdrLen: number, len: number, queue: number): NetRxVerdict {
     const sim = this.sim;
     const pairs = this.n.multiqueue ? this.n.currQueuePairs : 1;
     const q = queue % pairs;
