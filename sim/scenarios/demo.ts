@@ -20,7 +20,7 @@ import { runShell } from '../tools/index.js';
 import { vhostCall } from '../vmm/index.js';
 import { launchVm, type Vm } from './machine.js';
 import { VP_VDPA_DRIVER, VP_VDPA_MODULES, pciSlot, plugVirtioNetPci } from './pci.js';
-import { netPortCounters, netPortTotal } from './serve.js';
+import { netPortCounters, netPortTotal } from './net_counters.js';
 
 export const DEMO_NET_DEVICES = ['vdpasim_netx', 'vdpasim_net', 'vp_vdpa'] as const;
 export type DemoNetDevice = (typeof DEMO_NET_DEVICES)[number];

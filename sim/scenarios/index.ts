@@ -4,5 +4,6 @@ export * from './blk_demo.js';
 export * from './demo.js';
 export * from './demo_text.js';
 export * from './machine.js';
+export * from './net_counters.js';
 export * from './serve.js';
 export * from './pci.js';

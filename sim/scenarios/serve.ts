@@ -7,17 +7,17 @@
 // `vdpa dev add`, and the tap is cabled to the function itself.
 // Not a kernel or QEMU file.
 
-import { VdpaSimNet, VdpaSimNetx, type VdpaSim, rxStatPairs, txStatPairs, cvqStatPairs } from '../../drivers/vdpa/vdpa_sim/index.js';
+import type { VdpaSim } from '../../drivers/vdpa/vdpa_sim/index.js';
 import type { ModuleName } from '../../drivers/profile.js';
-import { NetCapture, type NetPort, TapBackend, type TapBackendStats, type TapDevice, formatMac } from '../../lib/net/index.js';
+import { NetCapture, TapBackend, type TapBackendStats, type TapDevice, formatMac } from '../../lib/net/index.js';
 import type { PcapngWriter } from '../../lib/pcap/index.js';
 import type { UapiProfile } from '../../uapi/index.js';
 import type { NetStats } from '../guest/index.js';
 import { Host } from '../host/index.js';
 import { runShell } from '../tools/index.js';
-import { VirtioNetPci } from '../pci/index.js';
 import { type Vm, launchVm } from './machine.js';
 import { VP_VDPA_MODULES, pciSlot, plugVirtioNetPci } from './pci.js';
+import { type QueueCounters, netPortCounters } from './net_counters.js';
 
 /**
  * The management devices `serve` can put on a tap, and the module each needs (vp_vdpa: its
@@ -139,37 +139,6 @@ function plugFunction(host: Host, mac: string, mtu: number | undefined): ReturnT
     // The function's own range checks (host_mtu 68..9000) are what an operator needs to see.
     throw new Error(`virtio-net-pci at ${slot}: ${(e as Error).message}`);
   }
-}
-
-/** One queue's counters: `name` as serve prints it, `qidx` as `vdpa dev vstats show` numbers it. */
-export interface QueueCounters {
-  queue: string;
-  qidx: number;
-  counters: Record<string, number>;
-}
-
-/**
- * A NIC's per-queue counters with the vstats names: the simulators' (what their vendor stats
- * report) and the virtio-net-pci function's (vp_vdpa has no vendor stats, so these are the
- * device's own, as the hypervisor emulating it would count them).
- */
-export function netPortCounters(port: NetPort): QueueCounters[] {
-  const row = (queue: string, qidx: number, pairs: readonly (readonly [string, number])[]) => ({ queue, qidx, counters: Object.fromEntries(pairs) });
-  if (port instanceof VdpaSimNetx || port instanceof VirtioNetPci) {
-    const { rx, tx, cq } = port.stats;
-    const pairs = rx.flatMap((r, q) => [row(`rx${q}`, 2 * q, rxStatPairs(r)), row(`tx${q}`, 2 * q + 1, txStatPairs(tx[q] as (typeof tx)[number]))]);
-    return [...pairs, row('cvq', port.cvqIndex(), cvqStatPairs(cq))];
-  }
-  if (port instanceof VdpaSimNet) {
-    const { rx, tx, cq } = port.stats;
-    return [row('rx0', 0, rxStatPairs(rx)), row('tx0', 1, txStatPairs(tx)), row('cvq', 2, cvqStatPairs(cq))];
-  }
-  return [];
-}
-
-/** One counter of a NIC summed over its queues (e.g. 'rx drops': every filter verdict). */
-export function netPortTotal(port: NetPort, name: string): number {
-  return netPortCounters(port).reduce((n, q) => n + (q.counters[name] ?? 0), 0);
 }
 
 /** The statistics as the lines `vdpasim serve` prints when it stops: `name value` pairs, iproute2 style. */
